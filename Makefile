@@ -1,0 +1,68 @@
+# make run  : set up, train if the training data changed, start the assistant.
+# make test : set up, train if needed, run every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+MODEL := models/ms-pain.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) requirements.txt
+
+.PHONY: help setup run shell train test validate pytest test-stories check-knowledge constraints clean
+
+help:
+	@echo "make run              set up, train if needed, start the assistant (REST on localhost:5005)"
+	@echo "make test             set up, train if needed, run every check"
+	@echo "make shell            talk to the assistant in this terminal"
+	@echo "make train            train the model now"
+	@echo "make check-knowledge  validate knowledge/ms_pain.yml only"
+
+setup: $(INSTALLED)
+
+$(INSTALLED): requirements.txt constraints.txt
+	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) || exit 1; \
+	  echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV) || exit 1; fi
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || \
+	  { echo "$(VENV) is not Python 3.10, which Rasa 3.6 needs: remove it (rm -rf $(VENV)) and run make again." >&2; exit 1; }
+	@echo "Installing pinned dependencies into $(VENV) (about 2.7 GB the first time)..."
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	@touch $@
+
+# Trains only when the config, domain, training data or pinned versions are newer than the model.
+$(MODEL): $(TRAINING_INPUTS) | $(INSTALLED)
+	$(RASA) train --force --fixed-model-name ms-pain --out models
+
+train: $(INSTALLED)
+	$(RASA) train --force --fixed-model-name ms-pain --out models
+
+run: $(MODEL)
+	@exec scripts/serve.sh
+
+shell: $(MODEL)
+	@exec scripts/serve.sh shell
+
+check-knowledge: $(INSTALLED)
+	$(PY) -m pain_assistant.check_knowledge
+
+test: validate pytest test-stories
+	@echo "All checks passed."
+
+validate: $(MODEL) check-knowledge
+	$(RASA) data validate --domain domain.yml --data data --config config.yml
+
+pytest: $(MODEL)
+	$(PY) -m pytest tests
+
+test-stories: $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out results/stories
+
+# After changing requirements.txt: refresh the frozen list of everything installed.
+constraints: $(INSTALLED)
+	@{ echo "# Every package the pinned requirements pulled in, frozen, so a fresh install matches CI."; \
+	   echo "# Refresh: make constraints"; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf models results .pytest_cache

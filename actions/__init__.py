@@ -1,0 +1,1 @@
+"""The action server's package: thin Rasa actions over the `pain_assistant` modules."""

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server (`serve.sh`), or the action server and a terminal
+# chat (`serve.sh shell`). Ctrl-C or SIGTERM stops everything it started: each server runs in a
+# process group of its own, and the whole group is stopped, so nothing is left behind.
+set -u
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+RASA="$VENV/bin/rasa"
+ACTIONS_URL=http://localhost:5055
+RASA_URL=http://localhost:5005
+mode=${1:-server}
+
+groups=()
+announcer=
+stop() {
+  trap - INT TERM EXIT
+  [ -n "$announcer" ] && kill "$announcer" 2>/dev/null
+  [ ${#groups[@]} -eq 0 ] && return
+  for group in "${groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
+  for _ in $(seq 50); do
+    alive=0
+    for group in "${groups[@]}"; do kill -0 -- "-$group" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return
+    sleep 0.2
+  done
+  for group in "${groups[@]}"; do kill -KILL -- "-$group" 2>/dev/null; done
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in 5055 5005; do
+  if port_busy "$port"; then
+    echo "Port $port is already in use: is the assistant already running? Stop it first." >&2
+    exit 1
+  fi
+done
+
+# A broken knowledge file stops us here, with every problem named.
+"$VENV/bin/python" -m pain_assistant.check_knowledge || exit 1
+
+# The action server listens on loopback only: only the Rasa server talks to it.
+SANIC_HOST=127.0.0.1 setsid "$RASA" run actions --actions actions --port 5055 &
+groups+=($!)
+
+if [ "$mode" = shell ]; then
+  "$RASA" shell --model models --endpoints endpoints.yml
+  exit $?
+fi
+
+setsid "$RASA" run --model models --port 5005 --credentials credentials.yml --endpoints endpoints.yml &
+groups+=($!)
+
+# Say where to talk to it once both answer; give up if either server dies first.
+(
+  until curl -sf "$ACTIONS_URL/health" >/dev/null && curl -sf "$RASA_URL/" >/dev/null; do
+    for group in "${groups[@]}"; do kill -0 "$group" 2>/dev/null || exit 1; done
+    sleep 1
+  done
+  cat <<MSG
+
+The MS pain assistant is running.
+  Ask it over HTTP:  curl -s $RASA_URL/webhooks/rest/webhook -d '{"sender":"me","message":"why do my legs hurt"}'
+  Action server:     $ACTIONS_URL (loopback only)
+  Stop:              Ctrl-C
+
+MSG
+) &
+announcer=$!
+
+# Whichever server stops first (a crash, a busy port), stop the other too and pass on its status.
+wait -n "${groups[@]}"
+status=$?
+echo "A server stopped (exit $status); stopping the rest." >&2
+exit "$status"
