@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dispatch import TOPIC_SLOT, entity_values, open_conversation, send
+from actions.dispatch import TOPIC_SLOT, entity_values, latest_intent, open_conversation, send
 from actions.loaded_knowledge import KNOWLEDGE
 from pain_assistant import replies, topics
 
@@ -23,8 +23,7 @@ class ActionAnswerTopic(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         events = open_conversation(dispatcher, tracker)
-        intent = tracker.get_intent_of_latest_message() or ""
-        found = topics.resolve(intent, entity_values(tracker), KNOWLEDGE, tracker.get_slot(TOPIC_SLOT))
+        found = topics.resolve(latest_intent(tracker), entity_values(tracker), KNOWLEDGE, tracker.get_slot(TOPIC_SLOT))
         if found.entry is None:
             if found.unknown_medicine or found.medicine_missing:
                 send(dispatcher, replies.choose_medicine(KNOWLEDGE, found.unknown_medicine))

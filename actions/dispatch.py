@@ -27,6 +27,11 @@ def open_conversation(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     return [SlotSet(DISCLAIMER_SLOT, True)]
 
 
+def latest_intent(tracker: Tracker) -> str:
+    """The intent that triggered this action (a button payload sets it directly)."""
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
 def entity_values(tracker: Tracker) -> dict[str, list[str]]:
     """The latest message's entities as {name: [values]}, in the order the extractors found them."""
     values: dict[str, list[str]] = {}
