@@ -1,6 +1,7 @@
 # make run  : set up, train if the training data changed, start the assistant.
 # make test : set up, train if needed, run every check.
 SHELL := /bin/bash
+export RASA_TELEMETRY_ENABLED := false
 .DEFAULT_GOAL := help
 
 VENV := .venv

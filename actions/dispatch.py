@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from pain_assistant.replies import Message
 
 DISCLAIMER_SLOT = "disclaimer_shown"
-TOPIC_SLOT = "topic"
+TOPIC_SLOT = "current_topic"
 
 
 def send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:

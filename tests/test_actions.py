@@ -20,7 +20,7 @@ def tracker(intent: str, entities: dict[str, str] | None = None, **slots: Any) -
     return Tracker.from_dict(
         {
             "sender_id": "test",
-            "slots": {"topic": None, "disclaimer_shown": True, **slots},
+            "slots": {"current_topic": None, "disclaimer_shown": True, **slots},
             "latest_message": {
                 "text": "...",
                 "intent": {"name": intent, "confidence": 0.9},
@@ -47,7 +47,7 @@ def test_answers_every_entry_and_ends_with_the_clinician(entry):
     assert entry.answer in messages[0]["text"]
     assert messages[-1]["text"] == entry.see_clinician
     assert [b["title"] for b in messages[-1]["buttons"]] == [KNOWLEDGE[r].short_title for r in entry.related]
-    assert SlotSet("topic", entry.id) in events
+    assert SlotSet("current_topic", entry.id) in events
 
 
 def test_a_topic_intent_answers_its_entry():
@@ -58,11 +58,11 @@ def test_a_topic_intent_answers_its_entry():
 def test_a_brand_name_answers_the_medicine():
     messages, events = run(ActionAnswerTopic(), tracker("ask_medicine", {"medicine": "tegretol"}))
     assert KNOWLEDGE["carbamazepine"].answer in messages[0]["text"]
-    assert SlotSet("topic", "carbamazepine") in events
+    assert SlotSet("current_topic", "carbamazepine") in events
 
 
 def test_a_medicine_question_without_a_name_asks_which():
-    messages, events = run(ActionAnswerTopic(), tracker("ask_medicine", topic="ms_hug"))
+    messages, events = run(ActionAnswerTopic(), tracker("ask_medicine", current_topic="ms_hug"))
     assert messages[0]["text"].startswith("Which medicine do you mean?")
     assert len(messages[0]["buttons"]) == len(KNOWLEDGE.medicines)
     assert events == []
@@ -85,7 +85,7 @@ def test_greeting_gives_the_disclaimer_once():
 
 
 def test_tell_me_more_continues_the_current_topic():
-    messages, _ = run(ActionTellMore(), tracker("tell_me_more", topic="spasticity"))
+    messages, _ = run(ActionTellMore(), tracker("tell_me_more", current_topic="spasticity"))
     assert KNOWLEDGE["spasticity"].more in messages[0]["text"]
     assert messages[-1]["text"] == KNOWLEDGE["spasticity"].see_clinician
 
@@ -96,28 +96,28 @@ def test_tell_me_more_with_no_topic_offers_topics():
 
 
 def test_what_about_my_arms_after_leg_pain():
-    messages, events = run(ActionAnswerBodyPart(), tracker("ask_body_part", {"body_part": "arms"}, topic="leg_pain"))
+    messages, events = run(ActionAnswerBodyPart(), tracker("ask_body_part", {"body_part": "arms"}, current_topic="leg_pain"))
     assert "arms too" in messages[0]["text"]
     assert messages[-1]["text"] == KNOWLEDGE["leg_pain"].see_clinician
     assert events == []
 
 
 def test_what_about_my_face_after_leg_pain_moves_to_face_pain():
-    messages, events = run(ActionAnswerBodyPart(), tracker("ask_body_part", {"body_part": "face"}, topic="leg_pain"))
+    messages, events = run(ActionAnswerBodyPart(), tracker("ask_body_part", {"body_part": "face"}, current_topic="leg_pain"))
     assert KNOWLEDGE["trigeminal_neuralgia"].answer in messages[0]["text"]
-    assert SlotSet("topic", "trigeminal_neuralgia") in events
+    assert SlotSet("current_topic", "trigeminal_neuralgia") in events
 
 
 def test_is_that_one_drowsy_after_a_medicine():
-    messages, _ = run(ActionAnswerSideEffects(), tracker("ask_side_effects", topic="gabapentin"))
+    messages, _ = run(ActionAnswerSideEffects(), tracker("ask_side_effects", current_topic="gabapentin"))
     assert KNOWLEDGE["gabapentin"].side_effects in messages[0]["text"]
     assert knowledge.CLINICIAN_PATTERN.search(messages[-1]["text"])
 
 
 def test_side_effects_of_a_named_medicine_switch_the_topic():
-    messages, events = run(ActionAnswerSideEffects(), tracker("ask_side_effects", {"medicine": "lyrica"}, topic="gabapentin"))
+    messages, events = run(ActionAnswerSideEffects(), tracker("ask_side_effects", {"medicine": "lyrica"}, current_topic="gabapentin"))
     assert KNOWLEDGE["pregabalin"].side_effects in messages[0]["text"]
-    assert SlotSet("topic", "pregabalin") in events
+    assert SlotSet("current_topic", "pregabalin") in events
 
 
 def test_help_lists_every_topic():

@@ -1,0 +1,72 @@
+"""The trained model on messages it never saw: the held-out set, misspelt medicines, carers' words."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "ms-pain.tar.gz"
+MIN_ACCURACY = 0.9
+
+
+@pytest.fixture(scope="module")
+def parse():
+    if not MODEL.exists():
+        pytest.fail("no trained model: run `make train` (make test does it for you)")
+    agent = Agent.load(str(MODEL))
+    loop = asyncio.new_event_loop()
+    yield lambda text: loop.run_until_complete(agent.parse_message(text))
+    loop.close()
+
+
+def test_intent_accuracy_on_the_held_out_set(parse):
+    examples = load_data(str(ROOT / "tests" / "nlu_test.yml")).intent_examples
+    misses = Counter()
+    for example in examples:
+        predicted = parse(example.get("text"))["intent"]["name"]
+        if predicted != example.get("intent"):
+            misses[f"{example.get('intent')} -> {predicted}"] += 1
+    accuracy = 1 - sum(misses.values()) / len(examples)
+    print(f"held-out intent accuracy: {accuracy:.3f} on {len(examples)} messages; misses: {dict(misses)}")
+    assert accuracy >= MIN_ACCURACY, misses
+
+
+@pytest.mark.parametrize(
+    "text, medicine",
+    [
+        ("is gabbentine any good for burning feet", "gabapentin"),
+        ("what is neurontin", "gabapentin"),
+        ("my neuro wants me on lyrica, what is it for", "pregabalin"),
+        ("tegretol for face pain?", "carbamazepine"),
+        ("what does zanaflex do", "tizanidine"),
+        ("what is lioresal used for", "baclofen"),
+        ("what is valium used for in ms", "diazepam"),
+        ("why would they give klonopin for nerve pain", "clonazepam"),
+        ("what is baclophen", "baclofen"),
+    ],
+)
+def test_medicine_names_map_to_one_canonical_value(parse, text, medicine):
+    result = parse(text)
+    values = {e["value"] for e in result["entities"] if e["entity"] == "medicine"}
+    assert values == {medicine}, result["entities"]
+    assert result["intent"]["name"] == "ask_medicine"
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("my feet burn at night", "ask_paresthesia"),
+        ("like water dripping down my leg but its dry", "ask_dysesthesia"),
+        ("my husband has ms and says his chest feels squeezed by a tight band", "ask_ms_hug"),
+        ("why do my legs hurt", "ask_leg_pain"),
+        ("can you book me in with my neurologist", "out_of_scope"),
+    ],
+)
+def test_feelings_described_in_everyday_words(parse, text, intent):
+    assert parse(text)["intent"]["name"] == intent
