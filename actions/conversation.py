@@ -7,9 +7,10 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dispatch import open_conversation, send
+from actions.dispatch import Events, ReplyAction, open_conversation
 from actions.loaded_knowledge import KNOWLEDGE
 from pain_assistant import replies
+from pain_assistant.replies import Message
 
 
 class ActionGreet(Action):
@@ -18,23 +19,16 @@ class ActionGreet(Action):
     def name(self) -> str:
         return "action_greet"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         events = open_conversation(dispatcher, tracker)
         dispatcher.utter_message(response="utter_greet")
         return events
 
 
-class ActionListTopics(Action):
+class ActionListTopics(ReplyAction):
     """'What can you do?': the topics the knowledge file holds now."""
 
-    def name(self) -> str:
-        return "action_list_topics"
+    action_name = "action_list_topics"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        events = open_conversation(dispatcher, tracker)
-        send(dispatcher, replies.topic_list(KNOWLEDGE))
-        return events
+    def reply(self, tracker: Tracker) -> tuple[list[Message], Events]:
+        return replies.topic_list(KNOWLEDGE), []

@@ -1,10 +1,11 @@
-"""What every action does to speak: send composed messages, and open a conversation once."""
+"""What every action shares: opening a conversation once, reading the message, sending replies."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -13,13 +14,10 @@ from pain_assistant.replies import Message
 DISCLAIMER_SLOT = "disclaimer_shown"
 TOPIC_SLOT = "current_topic"
 
-
-def send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:
-    for message in messages:
-        dispatcher.utter_message(text=message.text, buttons=[b.as_dict() for b in message.buttons])
+Events = list[dict[str, Any]]
 
 
-def open_conversation(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+def open_conversation(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
     """The first reply of a conversation starts with the disclaimer: not a doctor, not for emergencies."""
     if tracker.get_slot(DISCLAIMER_SLOT):
         return []
@@ -40,3 +38,28 @@ def entity_values(tracker: Tracker) -> dict[str, list[str]]:
         if isinstance(value, str) and value not in values.setdefault(entity["entity"], []):
             values[entity["entity"]].append(value)
     return values
+
+
+def on_topic(entry_id: str) -> Events:
+    """Remember what the conversation is about, for 'tell me more' and other follow-ups."""
+    return [SlotSet(TOPIC_SLOT, entry_id)]
+
+
+class ReplyAction(Action):
+    """An action whose reply is composed in `pain_assistant`: subclasses say what, this sends it."""
+
+    action_name: str
+
+    def name(self) -> str:
+        return self.action_name
+
+    @abstractmethod
+    def reply(self, tracker: Tracker) -> tuple[list[Message], Events]:
+        """The messages to send and the events to record."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        events = open_conversation(dispatcher, tracker)
+        messages, reply_events = self.reply(tracker)
+        for message in messages:
+            dispatcher.utter_message(text=message.text, buttons=[b.as_dict() for b in message.buttons])
+        return events + reply_events

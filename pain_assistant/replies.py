@@ -54,7 +54,7 @@ def answer(entry: Entry, base: KnowledgeBase) -> list[Message]:
 def more(entry: Entry, base: KnowledgeBase) -> list[Message]:
     """'Tell me more': the entry's extra detail, or an honest pointer to related topics."""
     if entry.more:
-        return [Message(f"More on {entry.title.rstrip('?').lower()}:\n\n{entry.more}"), _steer(entry, base)]
+        return [Message(f"{entry.title} (more)\n\n{entry.more}"), _steer(entry, base)]
     return [
         Message(f"That is all I have on {entry.short_title.lower()}. The topics below go further."),
         _steer(entry, base),
@@ -98,10 +98,11 @@ def no_body_part_topic(body_part: str, base: KnowledgeBase) -> list[Message]:
     ]
 
 
-def no_current_topic(base: KnowledgeBase) -> list[Message]:
+def unknown_topic(base: KnowledgeBase) -> list[Message]:
+    """No topic to go on (a follow-up with nothing before it, a stale button): offer topics."""
     return [
         Message(
-            "What would you like to know more about? Pick a topic or ask in your own words.",
+            "Which topic would you like to know about? Pick one below or ask in your own words.",
             tuple(topic_button(t) for t in base.topics[:HELP_BUTTON_COUNT]),
         )
     ]

@@ -124,3 +124,9 @@ def test_help_lists_every_topic():
     messages, _ = run(ActionListTopics(), tracker("help"))
     for entry in KNOWLEDGE.entries:
         assert entry.short_title in messages[0]["text"]
+
+
+def test_a_button_for_a_topic_that_no_longer_exists_offers_topics():
+    messages, events = run(ActionAnswerTopic(), tracker("ask_topic", {"topic": "removed_topic"}))
+    assert messages[0]["text"].startswith("Which topic")
+    assert messages[0]["buttons"] and events == []
