@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -45,7 +45,7 @@ def on_topic(entry_id: str) -> Events:
     return [SlotSet(TOPIC_SLOT, entry_id)]
 
 
-class ReplyAction(Action):
+class ReplyAction(Action, ABC):
     """An action whose reply is composed in `pain_assistant`: subclasses say what, this sends it."""
 
     action_name: str

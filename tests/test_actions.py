@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions.answers import ActionAnswerBodyPart, ActionAnswerSideEffects, ActionAnswerTopic, ActionTellMore
 from actions.conversation import ActionGreet, ActionListTopics
@@ -130,3 +130,9 @@ def test_a_button_for_a_topic_that_no_longer_exists_offers_topics():
     messages, events = run(ActionAnswerTopic(), tracker("ask_topic", {"topic": "removed_topic"}))
     assert messages[0]["text"].startswith("Which topic")
     assert messages[0]["buttons"] and events == []
+
+
+def test_the_action_server_registers_exactly_the_domains_actions(domain):
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(executor.actions) == set(domain["actions"])
