@@ -13,9 +13,11 @@ mode=${1:-server}
 
 groups=()
 announcer=
+chat=
+watcher=
 stop() {
-  trap - INT TERM EXIT
-  [ -n "$announcer" ] && kill "$announcer" 2>/dev/null
+  trap - INT TERM HUP EXIT
+  for pid in $announcer $chat $watcher; do kill "$pid" 2>/dev/null; done
   [ ${#groups[@]} -eq 0 ] && return
   for group in "${groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
   for _ in $(seq 50); do
@@ -28,7 +30,13 @@ stop() {
 }
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
+trap 'stop; exit 129' HUP
 trap stop EXIT
+
+# If whoever started us goes away without a signal for us (a closed terminal kills `make` only),
+# stop as if it had sent SIGTERM.
+( while kill -0 "$PPID" 2>/dev/null; do sleep 1; done; kill -TERM $$ ) &
+watcher=$!
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in 5055 5005; do
@@ -46,7 +54,10 @@ SANIC_HOST=127.0.0.1 setsid "$RASA" run actions --actions actions --port 5055 &
 groups+=($!)
 
 if [ "$mode" = shell ]; then
-  "$RASA" shell --model models --endpoints endpoints.yml
+  # In the background (stdin kept on the terminal) so a hang-up or SIGTERM reaches our traps at once.
+  "$RASA" shell --model models --endpoints endpoints.yml <&0 &
+  chat=$!
+  wait "$chat"
   exit $?
 fi
 
