@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from pain_assistant.dosing import find_dose
+from pain_assistant.validation import KnowledgeError, Source, parse_reviewed  # noqa: F401 (re-exported), parse_sources, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "ms_pain.yml"
@@ -38,21 +37,6 @@ CLINICIAN_PATTERN = re.compile(
 EMERGENCY_NUMBER_PATTERN = re.compile(r"(?<!\d)(?:911|999|112|988|111|116\s?123)(?!\d)")
 
 
-class KnowledgeError(ValueError):
-    """The knowledge file cannot be used; `problems` lists every reason, one line each."""
-
-    def __init__(self, path: Path, problems: list[str]):
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
-
-
-@dataclass(frozen=True)
-class Source:
-    title: str
-    publisher: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -126,13 +110,7 @@ def knowledge_path() -> Path:
 def load(path: Path | str | None = None, today: dt.date | None = None) -> KnowledgeBase:
     """Read and validate the file; raise KnowledgeError naming every problem found."""
     path = Path(path) if path is not None else knowledge_path()
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise KnowledgeError(path, [f"cannot read the file: {error.strerror}"]) from error
-    except yaml.YAMLError as error:
-        raise KnowledgeError(path, [f"not valid YAML: {error}"]) from error
-    return parse(document, path, today or dt.date.today())
+    return parse(read_yaml(path), path, today or dt.date.today())
 
 
 def parse(document: Any, path: Path, today: dt.date) -> KnowledgeBase:
@@ -239,8 +217,8 @@ def _parse_entry(raw: dict[str, Any], today: dt.date, problems: list[str]) -> En
         for field in ("brand_names", "side_effects"):
             if field in raw:
                 problems.append(f"field '{field}': only medicine entries have it")
-    sources = _parse_sources(raw.get("sources"), problems)
-    reviewed = _parse_date(raw.get("reviewed"), today, problems)
+    sources = parse_sources(raw.get("sources"), problems)
+    reviewed = parse_reviewed(raw.get("reviewed"), today, problems)
 
     if problems:
         return None
@@ -249,48 +227,6 @@ def _parse_entry(raw: dict[str, Any], today: dt.date, problems: list[str]) -> En
         see_clinician=see_clinician, sources=sources, reviewed=reviewed, related=related,
         body_parts=body_parts, more=more, brand_names=brand_names, side_effects=side_effects,
     )
-
-
-def _parse_sources(value: Any, problems: list[str]) -> tuple[Source, ...]:
-    if value is None:
-        problems.append("field 'sources': missing")
-        return ()
-    if not isinstance(value, list) or not value:
-        problems.append("field 'sources': must list at least one source")
-        return ()
-    sources = []
-    for number, source in enumerate(value, start=1):
-        where = f"field 'sources' #{number}"
-        if not isinstance(source, dict):
-            problems.append(f"{where}: must have title, publisher and url")
-            continue
-        fields = {name: source.get(name) for name in ("title", "publisher", "url")}
-        missing = [name for name, v in fields.items() if not isinstance(v, str) or not v.strip()]
-        if missing:
-            problems.append(f"{where}: missing {', '.join(missing)}")
-            continue
-        if not re.match(r"^https?://\S+$", fields["url"].strip()):
-            problems.append(f"{where}: url must start with https:// or http://")
-            continue
-        sources.append(Source(**{name: v.strip() for name, v in fields.items()}))
-    return tuple(sources)
-
-
-def _parse_date(value: Any, today: dt.date, problems: list[str]) -> dt.date:
-    if value is None:
-        problems.append("field 'reviewed': missing")
-        return today
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        problems.append(f"field 'reviewed': '{value}' is not a date like 2026-11-24")
-        return today
-    if value > today:
-        problems.append(f"field 'reviewed': {value} is in the future")
-    return value
 
 
 def _parse_body_part_topics(value: Any, entry_ids: set[str], problems: list[str]) -> dict[str, str]:

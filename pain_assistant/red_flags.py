@@ -1,0 +1,356 @@
+"""Find red flags (possible emergencies) in what someone writes, deterministically.
+
+The flags, their patterns and replies live in `knowledge/red_flags.yml`, which editors change.
+Detection does not depend on the intent classifier: the Rasa component in
+`pain_assistant.rasa_components` runs it on every message and overrides the intent.
+
+Pattern language (kept small so editors can read it):
+- A pattern is one or more parts joined by ` + `. Every part must appear, in any order, within
+  WINDOW words of each other: "{leg} + {swollen}" matches "calf is swollen" and "swollen calf".
+- A part is one or more phrases joined by `|`; any one of them will do: "cant breathe|gasping".
+- A phrase is words and terms in order, with at most GAP other words between neighbours:
+  "cant breathe" also matches "cant really breathe". A word may end in `*` to match any word
+  starting that way (`swell*`); a `{term}` is any of the words or phrases listed under the file's
+  `terms`.
+- Words are compared after lowercasing and dropping apostrophes ("can't" is "cant"), and
+  tolerate one typo in words of 5+ letters and two in words of 9+ ("swolen", "breathign").
+  `=word` turns that off where a typo would be another common word (`=worst` is not "worse").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from pain_assistant.knowledge import PROJECT_ROOT
+from pain_assistant.validation import KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
+
+DEFAULT_RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
+DEFAULT_REGIONS_FILE = PROJECT_ROOT / "knowledge" / "regions.yml"
+
+SEVERITIES = ("emergency", "crisis", "urgent")  # most severe first
+PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care")
+# Which placeholder each severity's reply must carry, so every warning says whom to call.
+REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line", "urgent": "urgent_care"}
+GAP = 1
+WINDOW = 16
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_TERM_REF = re.compile(r"^\{([a-z0-9_]+)\}$")
+_WORD = re.compile(r"=?[a-z0-9]+\*?")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Lowercase words with their character offsets; apostrophes dropped ("can't" -> "cant")."""
+    lowered = text.lower().replace("’", "'").replace("‘", "'")
+    return [Token(m.group(0).replace("'", ""), m.start(), m.end()) for m in _TOKEN.finditer(lowered)]
+
+
+def _typos_allowed(word: str) -> int:
+    return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
+
+
+@lru_cache(maxsize=65536)
+def word_matches(pattern_word: str, token: str) -> bool:
+    """Exact, prefix (`swell*`), or within the typo allowance (adjacent swaps count as one)."""
+    if pattern_word.endswith("*"):
+        return token.startswith(pattern_word[:-1])
+    if pattern_word.startswith("="):
+        return token == pattern_word[1:]
+    if token == pattern_word:
+        return True
+    allowed = _typos_allowed(pattern_word)
+    return allowed > 0 and abs(len(token) - len(pattern_word)) <= allowed and _distance(pattern_word, token, allowed) <= allowed
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance, giving up once past `limit`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+# A phrase is a sequence of slots; each slot is matched by any one of its word sequences
+# (a plain word is a slot of one one-word sequence; a {term} is a slot of the term's phrases).
+Slot = tuple[tuple[str, ...], ...]
+Phrase = tuple[Slot, ...]
+Part = tuple[Phrase, ...]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    source: str
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    id: str
+    severity: str
+    title: str
+    patterns: tuple[Pattern, ...]
+    reply: str
+    sources: tuple[Source, ...]
+    reviewed: dt.date
+
+    @property
+    def rank(self) -> int:
+        return SEVERITIES.index(self.severity)
+
+
+@dataclass(frozen=True)
+class Detection:
+    flag: RedFlag
+    start: int
+    end: int
+    matched: str
+
+
+class RedFlagDetector:
+    """All flags of the file; `detect` returns what a message raises, most severe first."""
+
+    def __init__(self, flags: Iterable[RedFlag], disclaimer: str):
+        self.flags = list(flags)
+        self.disclaimer = disclaimer
+
+    def detect(self, text: str) -> list[Detection]:
+        tokens = tokenize(text)
+        found = []
+        for flag in self.flags:
+            for pattern in flag.patterns:
+                span = _find(pattern, tokens)
+                if span is not None:
+                    start, end = tokens[span[0]].start, tokens[span[1]].end
+                    found.append(Detection(flag, start, end, text[start:end]))
+                    break
+        return sorted(found, key=lambda d: d.flag.rank)
+
+    def get(self, flag_id: str) -> RedFlag | None:
+        return next((flag for flag in self.flags if flag.id == flag_id), None)
+
+
+def _find_part(part: Part, tokens: list[Token]) -> list[tuple[int, int]]:
+    """Every (first, last) token index where one of the part's phrases appears."""
+    spans = []
+    for begin in range(len(tokens)):
+        for phrase in part:
+            last = _match_phrase(phrase, tokens, begin)
+            if last is not None:
+                spans.append((begin, last))
+                break
+    return spans
+
+
+def _match_phrase(phrase: Phrase, tokens: list[Token], begin: int) -> int | None:
+    last = _match_slot(phrase[0], tokens, begin)
+    for slot in phrase[1:]:
+        if last is None:
+            return None
+        last = next(
+            (end for skip in range(GAP + 1) if (end := _match_slot(slot, tokens, last + 1 + skip)) is not None),
+            None,
+        )
+    return last
+
+
+def _match_slot(slot: Slot, tokens: list[Token], at: int) -> int | None:
+    """The index of the last token of the first of the slot's word sequences found at `at`."""
+    for words in slot:
+        if at + len(words) <= len(tokens) and all(
+            word_matches(word, tokens[at + k].text) for k, word in enumerate(words)
+        ):
+            return at + len(words) - 1
+    return None
+
+
+def _find(pattern: Pattern, tokens: list[Token]) -> tuple[int, int] | None:
+    """The span covering one match of every part within WINDOW words, if there is one."""
+    candidates = [_find_part(part, tokens) for part in pattern.parts]
+    if not all(candidates):
+        return None
+    return _within_window(candidates, 0, None)
+
+
+def _within_window(candidates: list[list[tuple[int, int]]], index: int, span: tuple[int, int] | None):
+    if index == len(candidates):
+        return span
+    for first, last in candidates[index]:
+        merged = (first, last) if span is None else (min(span[0], first), max(span[1], last))
+        if merged[1] - merged[0] <= WINDOW:
+            result = _within_window(candidates, index + 1, merged)
+            if result is not None:
+                return result
+    return None
+
+
+def load(
+    path: Path | str = DEFAULT_RED_FLAGS_FILE,
+    regions_path: Path | str = DEFAULT_REGIONS_FILE,
+    region: str = "us",
+    today: dt.date | None = None,
+) -> RedFlagDetector:
+    """Read and validate the red-flag file, with replies filled in for `region`."""
+    numbers = load_region(Path(regions_path), region)
+    path = Path(path)
+    return parse(read_yaml(path), path, numbers, today or dt.date.today())
+
+
+def load_region(path: Path, region: str) -> dict[str, str]:
+    """The emergency, crisis and urgent-care wording of one region from `regions.yml`."""
+    regions = read_yaml(path)
+    if not isinstance(regions, dict) or region not in regions:
+        known = ", ".join(regions) if isinstance(regions, dict) else "none"
+        raise KnowledgeError(path, [f"region '{region}' is not defined (known: {known})"])
+    entry = regions[region]
+    problems = [
+        f"region '{region}': field '{name}': missing"
+        for name in (*PLACEHOLDERS, "name")
+        if not isinstance(entry, dict) or not isinstance(entry.get(name), str) or not entry[name].strip()
+    ]
+    if problems:
+        raise KnowledgeError(path, problems)
+    return {name: entry[name].strip() for name in PLACEHOLDERS}
+
+
+def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) -> RedFlagDetector:
+    if not isinstance(document, dict) or not isinstance(document.get("flags"), list):
+        raise KnowledgeError(path, ["the file must have a top-level 'flags:' list"])
+    problems: list[str] = []
+    terms = _parse_terms(document.get("terms"), problems)
+    disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")
+
+    flags: list[RedFlag] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(document["flags"], start=1):
+        flag_id = raw.get("id") if isinstance(raw, dict) else None
+        where = f"flag '{flag_id}'" if isinstance(flag_id, str) and flag_id else f"flag #{position}"
+        flag_problems: list[str] = []
+        flag = _parse_flag(raw, terms, numbers, today, flag_problems) if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            flag_problems.append("must be a mapping of fields")
+        if isinstance(flag_id, str) and flag_id in seen:
+            flag_problems.append("field 'id': duplicate id, already used by an earlier flag")
+        seen.add(str(flag_id))
+        problems += [f"{where}: {problem}" for problem in flag_problems]
+        if flag is not None and not flag_problems:
+            flags.append(flag)
+    if problems:
+        raise KnowledgeError(path, problems)
+    return RedFlagDetector(flags, disclaimer or "")
+
+
+def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append("terms: must map term names to lists of words or phrases")
+        return {}
+    terms = {}
+    for name, phrases in value.items():
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            problems.append(f"term '{name}': must be a non-empty list of words or phrases")
+            continue
+        terms[str(name)] = tuple(tuple(p.split()) for p in phrases)
+    return terms
+
+
+def _parse_pattern(source: str, terms: dict[str, tuple[tuple[str, ...], ...]]) -> Pattern:
+    """Compile one pattern; raise ValueError saying what is wrong with it."""
+    parts = []
+    for part_source in source.split(" + "):
+        phrases = []
+        for phrase_source in part_source.split("|"):
+            slots = []
+            for word in phrase_source.split():
+                term = _TERM_REF.match(word)
+                if term:
+                    if term.group(1) not in terms:
+                        raise ValueError(f"unknown term '{{{term.group(1)}}}'")
+                    slots.append(terms[term.group(1)])
+                elif _WORD.fullmatch(word):
+                    slots.append(((word,),))
+                else:
+                    raise ValueError(f"'{word}' is not a lowercase word, a prefix* or a {{term}}")
+            if not slots:
+                raise ValueError("an empty phrase (check the '|' and ' + ' signs)")
+            phrases.append(tuple(slots))
+        parts.append(tuple(phrases))
+    return Pattern(source, tuple(parts))
+
+
+def _render(template: Any, numbers: dict[str, str], where: str, problems: list[str], severity: str) -> str | None:
+    """Fill in the region's numbers; check the reply says whom to call, and only what it may."""
+    if not isinstance(template, str) or not template.strip():
+        problems.append(f"{where}: must be non-empty text")
+        return None
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    unknown = names - set(PLACEHOLDERS)
+    if unknown:
+        problems.append(f"{where}: unknown placeholder(s) {', '.join(sorted(unknown))}; use {', '.join(PLACEHOLDERS)}")
+        return None
+    required = REQUIRED_PLACEHOLDER[severity]
+    if required not in names:
+        problems.append(f"{where}: must say whom to call with {{{required}}}")
+    if severity == "urgent" and "emergency_number" in names:
+        problems.append(f"{where}: an urgent reply must not carry the emergency number")
+    return template.strip().format(**numbers)
+
+
+def _parse_flag(raw: dict[str, Any], terms, numbers, today: dt.date, problems: list[str]) -> RedFlag | None:
+    known = {"id", "severity", "title", "patterns", "reply", "sources", "reviewed"}
+    for unknown in sorted(set(raw) - known):
+        problems.append(f"field '{unknown}': unknown field (a typo?)")
+    flag_id = raw.get("id")
+    if not isinstance(flag_id, str) or not _ID.match(flag_id):
+        problems.append("field 'id': missing, or not lowercase letters, digits and underscores")
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        problems.append(f"field 'severity': must be one of {', '.join(SEVERITIES)}")
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append("field 'title': must be non-empty text")
+
+    patterns = []
+    raw_patterns = raw.get("patterns")
+    if not isinstance(raw_patterns, list) or not raw_patterns:
+        problems.append("field 'patterns': must list at least one pattern")
+    else:
+        for number, source in enumerate(raw_patterns, start=1):
+            try:
+                if not isinstance(source, str) or not source.strip():
+                    raise ValueError("must be non-empty text")
+                patterns.append(_parse_pattern(source.strip(), terms))
+            except ValueError as error:
+                problems.append(f"field 'patterns' #{number}: {error}")
+
+    reply = None
+    if severity in SEVERITIES:
+        reply = _render(raw.get("reply"), numbers, "field 'reply'", problems, severity)
+    sources = parse_sources(raw.get("sources"), problems)
+    reviewed = parse_reviewed(raw.get("reviewed"), today, problems)
+    if problems:
+        return None
+    return RedFlag(flag_id, severity, title.strip(), tuple(patterns), reply, sources, reviewed)
