@@ -9,9 +9,15 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 MODEL := models/ms-pain.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) requirements.txt
+# Which emergency, crisis and urgent-care numbers the replies carry: us, uk or eu (knowledge/regions.yml).
+REGION ?= us
+BUILD := build
+# Red-flag responses and rules, rendered from knowledge/red_flags.yml for REGION.
+RENDERED := $(BUILD)/.rendered
+TRAIN_ARGS := --domain $(BUILD)/domain --data data $(BUILD)/data --config config.yml
+TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(wildcard pain_assistant/*.py)
 
-.PHONY: help setup run shell train test validate pytest test-stories check-knowledge constraints clean
+.PHONY: FORCE help setup run shell train test validate pytest test-stories check-knowledge constraints clean
 
 help:
 	@echo "make run              set up, train if needed, start the assistant (REST on localhost:5005)"
@@ -31,12 +37,21 @@ $(INSTALLED): requirements.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	@touch $@
 
-# Trains only when the config, domain, training data or pinned versions are newer than the model.
-$(MODEL): $(TRAINING_INPUTS) | $(INSTALLED)
-	$(RASA) train --force --fixed-model-name ms-pain --out models
+# Re-rendered when the region changes: $(BUILD)/region holds the last one used.
+$(BUILD)/region: FORCE
+	@mkdir -p $(BUILD); echo "$(REGION)" | cmp -s - $@ || echo "$(REGION)" > $@
 
-train: $(INSTALLED)
-	$(RASA) train --force --fixed-model-name ms-pain --out models
+$(RENDERED): domain.yml knowledge/red_flags.yml knowledge/regions.yml $(BUILD)/region | $(INSTALLED)
+	$(PY) -m pain_assistant.render_safety --region $(REGION) --out $(BUILD)
+	@touch $@
+
+# Trains only when the config, domain, training data, red flags, region, the safety component
+# or pinned versions are newer than the model.
+$(MODEL): $(TRAINING_INPUTS) | $(INSTALLED)
+	$(RASA) train --force --fixed-model-name ms-pain --out models $(TRAIN_ARGS)
+
+train: $(RENDERED)
+	$(RASA) train --force --fixed-model-name ms-pain --out models $(TRAIN_ARGS)
 
 run: $(MODEL)
 	@exec scripts/serve.sh
@@ -50,8 +65,8 @@ check-knowledge: $(INSTALLED)
 test: validate pytest test-stories
 	@echo "All checks passed."
 
-validate: $(MODEL) check-knowledge
-	$(RASA) data validate --domain domain.yml --data data --config config.yml
+validate: $(RENDERED) check-knowledge
+	$(RASA) data validate $(TRAIN_ARGS)
 
 pytest: $(MODEL)
 	$(PY) -m pytest tests
@@ -66,4 +81,4 @@ constraints: $(INSTALLED)
 	   echo "# Refresh: make constraints"; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
 
 clean:
-	rm -rf models results .pytest_cache
+	rm -rf models results build .pytest_cache

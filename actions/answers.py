@@ -61,3 +61,16 @@ class ActionAnswerSideEffects(ReplyAction):
         if found.entry is None:
             return replies.choose_medicine(KNOWLEDGE, found.unknown_medicine), []
         return replies.side_effects(found.entry, KNOWLEDGE), on_topic(found.entry.id)
+
+
+class ActionAnswerMedicineUse(ReplyAction):
+    """After the no-dosing reply: what the medicine asked about is used for, if we know it."""
+
+    action_name = "action_answer_medicine_use"
+    opens_conversation = False  # the no-dosing reply has just gone out
+
+    def reply(self, tracker: Tracker) -> tuple[list[Message], Events]:
+        found = topics.resolve_medicine(entity_values(tracker), KNOWLEDGE, tracker.get_slot(TOPIC_SLOT))
+        if found.entry is None:
+            return [], []
+        return replies.answer(found.entry, KNOWLEDGE), on_topic(found.entry.id)

@@ -49,6 +49,8 @@ class ReplyAction(Action, ABC):
     """An action whose reply is composed in `pain_assistant`: subclasses say what, this sends it."""
 
     action_name: str
+    # Whether a first reply opens with the disclaimer; off where a domain response went first.
+    opens_conversation = True
 
     def name(self) -> str:
         return self.action_name
@@ -58,7 +60,7 @@ class ReplyAction(Action, ABC):
         """The messages to send and the events to record."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
-        events = open_conversation(dispatcher, tracker)
+        events = open_conversation(dispatcher, tracker) if self.opens_conversation else []
         messages, reply_events = self.reply(tracker)
         for message in messages:
             dispatcher.utter_message(text=message.text, buttons=[b.as_dict() for b in message.buttons])

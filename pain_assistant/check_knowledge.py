@@ -1,20 +1,24 @@
-"""`make check-knowledge`: validate the knowledge file and say what is wrong, entry by entry."""
+"""`make check-knowledge`: validate the knowledge, red-flag and regions files; say what is wrong."""
 
 from __future__ import annotations
 
 import sys
 
-from pain_assistant import knowledge
+from pain_assistant import knowledge, red_flags
+from pain_assistant.validation import KnowledgeError, read_yaml
 
 
 def main(argv: list[str]) -> int:
     path = argv[0] if argv else knowledge.knowledge_path()
     try:
         base = knowledge.load(path)
-    except knowledge.KnowledgeError as error:
+        regions = read_yaml(red_flags.DEFAULT_REGIONS_FILE)
+        flags = [red_flags.load(region=region) for region in regions][0]
+    except KnowledgeError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"{path}: OK, {len(base.topics)} topics and {len(base.medicines)} medicines")
+    print(f"{red_flags.DEFAULT_RED_FLAGS_FILE}: OK, {len(flags.flags)} red flags, replies for {', '.join(regions)}")
     return 0
 
 

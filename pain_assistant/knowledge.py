@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pain_assistant.dosing import find_dose
-from pain_assistant.validation import KnowledgeError, Source, parse_reviewed  # noqa: F401 (re-exported), parse_sources, read_yaml
+from pain_assistant.validation import KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "ms_pain.yml"

@@ -20,3 +20,12 @@ def knowledge_base() -> knowledge.KnowledgeBase:
 @pytest.fixture(scope="session")
 def domain() -> dict:
     return yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the red-flag detector's recall and false-alarm rate on the safety sets."""
+    from tests.test_red_flags import safety_summary
+
+    terminalreporter.section("red-flag safety sets")
+    for line in safety_summary():
+        terminalreporter.write_line(line)

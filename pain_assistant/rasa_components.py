@@ -1,0 +1,130 @@
+"""The Rasa NLU component that puts safety before the classifier, on every message.
+
+It runs last in `config.yml`'s pipeline, after the classifier and the fallback, so what it sets
+is final:
+- a red flag: intent `red_flag` (confidence 1.0) and one `red_flag` entity per flag found,
+  whose value is the flag id. Entities come in ascending severity, because Rasa fills the
+  `red_flag` slot from the last one: the slot, and so the rule that picks the reply, get the
+  most severe flag.
+- otherwise a question about doses, timing, or starting, stopping or changing a medicine:
+  intent `ask_dose` (confidence 1.0), so no answer can carry a dose.
+
+The red-flag file is stored in the model when it is trained, so a running server detects
+exactly the flags whose replies that model's domain holds, whatever the file says now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pain_assistant import red_flags
+from pain_assistant.dosing import is_dose_request
+from pain_assistant.render_safety import RED_FLAG_ENTITY, RED_FLAG_INTENT
+
+DOSE_INTENT = "ask_dose"
+STORED_FILE = "red_flags.yml"
+# Detection needs only the patterns; the replies' numbers are filled in when the domain is rendered.
+_PLACEHOLDERS_AS_IS = {name: "{" + name + "}" for name in red_flags.PLACEHOLDERS}
+
+
+def detector_from_text(text: str, source: str) -> red_flags.RedFlagDetector:
+    path = Path(source)
+    return red_flags.parse(yaml.safe_load(text), path, _PLACEHOLDERS_AS_IS, dt.date.today())
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SafetyOverride(GraphComponent):
+    """Overrides the classifier's intent for red flags and dose questions."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"red_flags_file": str(red_flags.DEFAULT_RED_FLAGS_FILE)}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        detector: red_flags.RedFlagDetector | None = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._detector = detector
+
+    @classmethod
+    def create(
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> SafetyOverride:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Validate the red-flag file (a broken one fails training) and store it in the model."""
+        path = Path(self._config["red_flags_file"])
+        text = path.read_text(encoding="utf-8")
+        self._detector = detector_from_text(text, str(path))
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / STORED_FILE).write_text(text, encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SafetyOverride:
+        with model_storage.read_from(resource) as directory:
+            text = (directory / STORED_FILE).read_text(encoding="utf-8")
+        return cls(config, model_storage, resource, detector_from_text(text, f"model:{STORED_FILE}"))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._override(message)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def _override(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        if self._detector is None or not text:
+            return
+        entities = list(message.get(ENTITIES) or [])
+        detections = self._detector.detect(text)
+        if detections:
+            for detection in reversed(detections):  # ascending severity: the slot takes the last
+                entities.append(
+                    {
+                        "entity": RED_FLAG_ENTITY,
+                        "value": detection.flag.id,
+                        "start": detection.start,
+                        "end": detection.end,
+                        "confidence_entity": 1.0,
+                        "extractor": type(self).__name__,
+                    }
+                )
+            message.set(ENTITIES, entities, add_to_output=True)
+            self._set_intent(message, RED_FLAG_INTENT)
+        elif is_dose_request(text, any(e.get("entity") == "medicine" for e in entities)):
+            self._set_intent(message, DOSE_INTENT)
+
+    @staticmethod
+    def _set_intent(message: Message, name: str) -> None:
+        intent = {"name": name, "confidence": 1.0}
+        ranking = [intent] + [i for i in (message.get(INTENT_RANKING_KEY) or []) if i.get("name") != name]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

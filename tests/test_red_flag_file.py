@@ -1,0 +1,121 @@
+"""The red-flag and regions files: validation names the flag and field; regions fill every reply."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+
+import pytest
+import yaml
+
+from pain_assistant import knowledge, red_flags, render_safety
+from pain_assistant.validation import KnowledgeError
+
+TODAY = dt.date(2026, 11, 24)
+GOOD = yaml.safe_load(red_flags.DEFAULT_RED_FLAGS_FILE.read_text())
+REGIONS = yaml.safe_load(red_flags.DEFAULT_REGIONS_FILE.read_text())
+NUMBERS = red_flags.load_region(red_flags.DEFAULT_REGIONS_FILE, "us")
+
+
+def problems_of(change) -> list[str]:
+    document = copy.deepcopy(GOOD)
+    change(document)
+    with pytest.raises(KnowledgeError) as raised:
+        red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    return raised.value.problems
+
+
+def flag(document, flag_id):
+    return next(f for f in document["flags"] if f["id"] == flag_id)
+
+
+CASES = {
+    "missing reply": (lambda d: flag(d, "dvt").pop("reply"), "flag 'dvt': field 'reply': must be non-empty text"),
+    "bad severity": (lambda d: flag(d, "dvt").update(severity="soon"), "flag 'dvt': field 'severity': must be one of"),
+    "unknown term": (lambda d: flag(d, "dvt")["patterns"].append("{legg} + hot"), "flag 'dvt': field 'patterns' #9: unknown term '{legg}'"),
+    "bad word": (lambda d: flag(d, "dvt")["patterns"].append("Swollen!"), "flag 'dvt': field 'patterns' #9: 'Swollen!' is not"),
+    "no patterns": (lambda d: flag(d, "dvt").update(patterns=[]), "flag 'dvt': field 'patterns': must list at least one"),
+    "duplicate id": (lambda d: d["flags"].append(copy.deepcopy(flag(d, "dvt"))), "flag 'dvt': field 'id': duplicate id"),
+    "bad date": (lambda d: flag(d, "dvt").update(reviewed="someday"), "flag 'dvt': field 'reviewed': 'someday' is not a date"),
+    "no sources": (lambda d: flag(d, "dvt").update(sources=[]), "flag 'dvt': field 'sources': must list at least one"),
+    "emergency without number": (lambda d: flag(d, "stroke").update(reply="Get help."), "flag 'stroke': field 'reply': must say whom to call with {emergency_number}"),
+    "crisis without line": (lambda d: flag(d, "suicidal_thoughts").update(reply="Call {emergency_number}."), "flag 'suicidal_thoughts': field 'reply': must say whom to call with {crisis_line}"),
+    "urgent with emergency number": (lambda d: flag(d, "dvt").update(reply="See {urgent_care} or call {emergency_number}."), "flag 'dvt': field 'reply': an urgent reply must not carry the emergency number"),
+    "unknown placeholder": (lambda d: flag(d, "dvt").update(reply="Call {doctor}."), "flag 'dvt': field 'reply': unknown placeholder(s) doctor"),
+    "unknown field": (lambda d: flag(d, "dvt").update(pattern=["x"]), "flag 'dvt': field 'pattern': unknown field"),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_names_the_flag_and_field(name):
+    change, expected = CASES[name]
+    problems = problems_of(change)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_an_unknown_region_is_refused():
+    with pytest.raises(KnowledgeError, match="region 'mars' is not defined"):
+        red_flags.load(region="mars")
+
+
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_every_region_fills_every_reply(region):
+    detector = red_flags.load(region=region)
+    numbers = REGIONS[region]
+    assert numbers["emergency_number"] in detector.disclaimer
+    for f in detector.flags:
+        assert "{" not in f.reply, f.id
+        if f.severity in ("emergency", "crisis"):
+            assert numbers["emergency_number"] in f.reply, f.id
+        if f.severity == "crisis":
+            assert numbers["crisis_line"] in f.reply
+        if f.severity == "urgent":
+            assert numbers["urgent_care"] in f.reply
+
+
+def test_the_uk_gets_uk_numbers_only():
+    detector = red_flags.load(region="uk")
+    texts = [detector.disclaimer] + [f.reply for f in detector.flags]
+    assert all("911" not in text and "988" not in text for text in texts)
+    assert "999" in detector.disclaimer and any("116 123" in text for text in texts)
+
+
+def all_emergency_numbers() -> re.Pattern:
+    numbers = {region["emergency_number"] for region in REGIONS.values()}
+    return re.compile(r"(?<!\d)(?:" + "|".join(map(re.escape, numbers)) + r")(?!\d)")
+
+
+def test_the_emergency_number_appears_only_in_emergency_and_crisis_replies_and_the_disclaimer():
+    """Safety rule 5, over every text the assistant can send: domain responses and knowledge."""
+    numbers = all_emergency_numbers()
+    for region in REGIONS:
+        domain = render_safety.safety_domain(red_flags.load(region=region))
+        allowed = {"utter_disclaimer"} | {
+            render_safety.response_name(f.id) for f in red_flags.load(region=region).flags if f.severity != "urgent"
+        }
+        for name, variants in domain["responses"].items():
+            for variant in variants:
+                assert (name in allowed) == bool(numbers.search(variant["text"])), (region, name)
+    project_domain = yaml.safe_load((knowledge.PROJECT_ROOT / "domain.yml").read_text())
+    for name, variants in project_domain["responses"].items():
+        assert not any(numbers.search(v["text"]) for v in variants), name
+    for entry in knowledge.load().entries:
+        for text in (entry.answer, entry.more or "", entry.see_clinician, entry.side_effects or ""):
+            assert not numbers.search(text), entry.id
+
+
+def test_rendered_rules_pick_each_flags_reply(tmp_path):
+    render_safety.render("uk", tmp_path)
+    domain = yaml.safe_load((tmp_path / "domain" / "safety.yml").read_text())
+    rules = yaml.safe_load((tmp_path / "data" / "safety_rules.yml").read_text())["rules"]
+    flags = red_flags.load(region="uk").flags
+    assert domain["slots"]["red_flag"]["values"] == [f.id for f in flags]
+    for f, rule in zip(flags, rules):
+        assert rule["steps"] == [
+            {"intent": "red_flag"},
+            {"slot_was_set": [{"red_flag": f.id}]},
+            {"action": f"utter_red_flag_{f.id}"},
+        ]
+        assert domain["responses"][f"utter_red_flag_{f.id}"] == [{"text": f.reply}]
+    assert (tmp_path / "domain" / "domain.yml").read_text() == (knowledge.PROJECT_ROOT / "domain.yml").read_text()

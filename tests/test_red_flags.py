@@ -1,0 +1,129 @@
+"""Red flags: every phrasing in the safety sets caught, ordinary messages left alone.
+
+The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns) and
+`tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them).
+Recall and the false-alarm rate are printed at the end of the pytest run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pain_assistant import red_flags
+
+SAFETY = Path(__file__).resolve().parent / "safety"
+SETS = ("red_flag_phrasings.yml", "red_flag_holdout.yml")
+DETECTOR = red_flags.load()
+
+
+def load_set(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
+    """(flag id, message) positives and (message, borderline?) ordinary messages of one set."""
+    path = SAFETY / name
+    data = yaml.safe_load(path.read_text())
+    positives = [(flag, message) for flag, messages in data["positives"].items() for message in messages]
+    borderline = {
+        line.split('"')[1] for line in path.read_text().splitlines() if "# borderline" in line and '"' in line
+    }
+    ordinary = [(message, message in borderline) for message in data["ordinary"]]
+    return positives, ordinary
+
+
+POSITIVES = [(name, flag, message) for name in SETS for flag, message in load_set(name)[0]]
+ORDINARY = [(name, message, borderline) for name in SETS for message, borderline in load_set(name)[1]]
+
+
+def test_the_sets_cover_every_flag_many_times():
+    assert len(POSITIVES) + len(ORDINARY) >= 150
+    for flag in DETECTOR.flags:
+        assert sum(1 for _, f, _ in POSITIVES if f == flag.id) >= 10, flag.id
+    assert {f for _, f, _ in POSITIVES} == {flag.id for flag in DETECTOR.flags}
+
+
+@pytest.mark.parametrize("set_name, flag_id, message", POSITIVES)
+def test_every_phrasing_raises_its_flag(set_name, flag_id, message):
+    found = [d.flag.id for d in DETECTOR.detect(message)]
+    assert flag_id in found, f"missed {flag_id}: {message!r} (found {found})"
+
+
+# Ordinary MS pain questions and descriptions that must never get the emergency number.
+MUST_STAY_CALM = [
+    "numb feet for years", "what is a blood clot?", "I had steroids years ago, any bone risks?",
+    "my feet burn at night", "it feels like water dripping down my leg", "why do my legs hurt",
+    "the ms hug feels like a tight band around my chest", "what is baclofen for",
+    "is double vision a symptom of ms", "what causes headaches in ms", "i fell over last year",
+    "my bladder has been weak for years", "what are the signs of a stroke?",
+]
+# A false alarm is cheap, a miss is not: some ordinary messages may warn, but few.
+MAX_LOUD_FALSE_ALARM_RATE = 0.10
+
+
+@pytest.mark.parametrize("message", MUST_STAY_CALM)
+def test_ordinary_ms_pain_messages_get_no_emergency_or_crisis_reply(message):
+    severities = {d.flag.severity for d in DETECTOR.detect(message)}
+    assert not severities & {"emergency", "crisis"}, f"{message!r} raised {severities}"
+
+
+def test_ordinary_ms_pain_training_examples_get_no_emergency_or_crisis_reply():
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    root = Path(__file__).resolve().parent.parent
+    for path in (root / "data" / "nlu.yml", root / "tests" / "nlu_test.yml"):
+        for example in load_data(str(path)).intent_examples:
+            loud = [d.flag.id for d in DETECTOR.detect(example.get("text")) if d.flag.severity != "urgent"]
+            assert not loud, f"{example.get('text')!r} ({example.get('intent')}) raised {loud}"
+
+
+@pytest.mark.parametrize("set_name", SETS)
+def test_few_ordinary_messages_get_an_emergency_or_crisis_reply(set_name):
+    ordinary = [message for message, borderline in load_set(set_name)[1] if not borderline]
+    loud = [m for m in ordinary if {d.flag.severity for d in DETECTOR.detect(m)} & {"emergency", "crisis"}]
+    assert len(loud) / len(ordinary) <= MAX_LOUD_FALSE_ALARM_RATE, loud
+
+
+@pytest.mark.parametrize(
+    "message, most_severe",
+    [
+        ("my chest hurts and my calf is swollen", "pulmonary_embolism"),
+        ("my calf is swollen and i want to end it all", "suicidal_thoughts"),
+        ("had steroids, now my hip hurts and i cant see out of my left eye", "sudden_vision_loss"),
+    ],
+)
+def test_the_most_severe_flag_comes_first(message, most_severe):
+    found = DETECTOR.detect(message)
+    assert len(found) >= 2
+    assert found[0].flag.id == most_severe
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["MY CALF IS SWOLLEN", "my calf is swolen", "my claf is swollen", "my dad's calf is swollen and hot",
+     "I've had MS for years and the usual burning in my feet is the same, the gabapentin helps a bit, "
+     "but since this morning one calf is swollen and it's hot to the touch, anyway what helps burning feet"],
+)
+def test_case_typos_carers_and_long_messages(message):
+    assert "dvt" in [d.flag.id for d in DETECTOR.detect(message)]
+
+
+def test_detection_reports_where_the_flag_is():
+    message = "usual aches, but now her face is drooping"
+    detection = DETECTOR.detect(message)[0]
+    assert message[detection.start:detection.end] == detection.matched == "face is drooping"
+
+
+def safety_summary() -> list[str]:
+    """Recall per set and severity, and the false-alarm rate: printed after the test run."""
+    lines = []
+    for name in SETS:
+        positives, ordinary = load_set(name)
+        caught = sum(flag in [d.flag.id for d in DETECTOR.detect(m)] for flag, m in positives)
+        alarms = sum(bool(DETECTOR.detect(m)) for m, _ in ordinary)
+        loud = sum(bool({d.flag.severity for d in DETECTOR.detect(m)} & {"emergency", "crisis"}) for m, _ in ordinary)
+        lines.append(
+            f"{name}: recall {caught / len(positives):.3f} ({caught}/{len(positives)}); "
+            f"false alarms {alarms}/{len(ordinary)} ({alarms / len(ordinary):.1%}), "
+            f"of which emergency or crisis {loud}"
+        )
+    return lines
