@@ -29,3 +29,24 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("red-flag safety sets")
     for line in safety_summary():
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def assistant():
+    """Both servers started the way `make run` does; on teardown, SIGTERM and check nothing is left."""
+    import signal
+
+    from tests import servers
+
+    try:
+        serve = servers.start(["bash", "scripts/serve.sh"], 5005)
+    except RuntimeError as error:
+        pytest.fail(f"the assistant did not start: {error}")
+    server_groups = servers.children_of(serve.pid)
+    yield serve
+
+    serve.send_signal(signal.SIGTERM)
+    assert serve.wait(timeout=60) != 0
+    assert not servers.port_open(5005) and not servers.port_open(5055)
+    leftovers = [pgid for pgid in server_groups if servers.process_group_alive(pgid)]
+    assert not leftovers, f"processes left behind: {leftovers}"
