@@ -36,7 +36,9 @@ _DOSE_QUESTION = re.compile(
     rf"|\b{_NUMBER}\s*(?:mg|mcg|milligrams?|ml)\b",
     re.IGNORECASE,
 )
-_CHANGE_VERB = re.compile(
+# Needs a medicine in the same message to count: "the amount of pain" is not a dose question.
+_CHANGE_OR_AMOUNT = re.compile(
+    r"\b(?:strength|strengths|amount|amounts)\s+of\b|"
     r"\b(?:stop|stopping|quit|quitting|wean|weaning|taper|tapering|come\s+off|coming\s+off|get\s+off|"
     r"getting\s+off|go\s+off|cut\s+down|cut\s+back|reduce|reducing|lower|lowering|increase|increasing|"
     r"up|upping|raise|halve|split|crush|change|changing|switch|swap|start|starting|double|doubling|skip|skipping)\b",
@@ -53,4 +55,4 @@ def is_dose_request(text: str, names_a_medicine: bool = False) -> bool:
     """
     if _DOSE_QUESTION.search(text):
         return True
-    return bool(_CHANGE_VERB.search(text)) and (names_a_medicine or bool(_MEDICINE_WORD.search(text)))
+    return bool(_CHANGE_OR_AMOUNT.search(text)) and (names_a_medicine or bool(_MEDICINE_WORD.search(text)))
