@@ -25,6 +25,11 @@ def open_conversation(dispatcher: CollectingDispatcher, tracker: Tracker) -> Eve
     return [SlotSet(DISCLAIMER_SLOT, True)]
 
 
+def send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:
+    for message in messages:
+        dispatcher.utter_message(text=message.text, buttons=[b.as_dict() for b in message.buttons])
+
+
 def latest_intent(tracker: Tracker) -> str:
     """The intent that triggered this action (a button payload sets it directly)."""
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
@@ -62,6 +67,5 @@ class ReplyAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         events = open_conversation(dispatcher, tracker) if self.opens_conversation else []
         messages, reply_events = self.reply(tracker)
-        for message in messages:
-            dispatcher.utter_message(text=message.text, buttons=[b.as_dict() for b in message.buttons])
+        send(dispatcher, messages)
         return events + reply_events

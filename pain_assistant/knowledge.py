@@ -54,6 +54,7 @@ class Entry:
     more: str | None = None
     brand_names: tuple[str, ...] = ()
     side_effects: str | None = None
+    offers_leg_check: bool = False
 
     @property
     def is_medicine(self) -> bool:
@@ -184,7 +185,7 @@ def _parse_entry(raw: dict[str, Any], today: dt.date, problems: list[str]) -> En
 
     known_fields = {
         "id", "kind", "title", "short_title", "answer", "more", "see_clinician", "sources",
-        "reviewed", "related", "body_parts", "brand_names", "side_effects",
+        "reviewed", "related", "body_parts", "brand_names", "side_effects", "offers_leg_check",
     }
     for unknown in sorted(set(raw) - known_fields):
         problems.append(f"field '{unknown}': unknown field (a typo?)")
@@ -217,6 +218,9 @@ def _parse_entry(raw: dict[str, Any], today: dt.date, problems: list[str]) -> En
         for field in ("brand_names", "side_effects"):
             if field in raw:
                 problems.append(f"field '{field}': only medicine entries have it")
+    offers_leg_check = raw.get("offers_leg_check", False)
+    if not isinstance(offers_leg_check, bool):
+        problems.append("field 'offers_leg_check': must be true or false")
     sources = parse_sources(raw.get("sources"), problems)
     reviewed = parse_reviewed(raw.get("reviewed"), today, problems)
 
@@ -226,6 +230,7 @@ def _parse_entry(raw: dict[str, Any], today: dt.date, problems: list[str]) -> En
         id=entry_id, kind=kind, title=title, short_title=short_title, answer=answer,
         see_clinician=see_clinician, sources=sources, reviewed=reviewed, related=related,
         body_parts=body_parts, more=more, brand_names=brand_names, side_effects=side_effects,
+        offers_leg_check=offers_leg_check,
     )
 
 

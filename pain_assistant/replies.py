@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pain_assistant.knowledge import Entry, KnowledgeBase
 
 TOPIC_INTENT = "ask_topic"
+LEG_CHECK_BUTTON_TITLE = "Check my leg pain"
+LEG_CHECK_PAYLOAD = "/start_leg_check"
 TOPIC_ENTITY = "topic"
 HELP_BUTTON_COUNT = 6
 
@@ -38,8 +40,10 @@ def topic_button(entry: Entry) -> Button:
 
 
 def _steer(entry: Entry, base: KnowledgeBase) -> Message:
-    related = [base[related_id] for related_id in entry.related]
-    return Message(entry.see_clinician, tuple(topic_button(r) for r in related))
+    buttons = [topic_button(base[related_id]) for related_id in entry.related]
+    if entry.offers_leg_check:
+        buttons.insert(0, Button(LEG_CHECK_BUTTON_TITLE, LEG_CHECK_PAYLOAD))
+    return Message(entry.see_clinician, tuple(buttons))
 
 
 def _sources_line(entry: Entry) -> str:

@@ -46,7 +46,9 @@ def test_answers_every_entry_and_ends_with_the_clinician(entry):
     messages, events = run(ActionAnswerTopic(), tracker("ask_topic", {"topic": entry.id}))
     assert entry.answer in messages[0]["text"]
     assert messages[-1]["text"] == entry.see_clinician
-    assert [b["title"] for b in messages[-1]["buttons"]] == [KNOWLEDGE[r].short_title for r in entry.related]
+    titles = [b["title"] for b in messages[-1]["buttons"]]
+    offer = ["Check my leg pain"] if entry.offers_leg_check else []
+    assert titles == offer + [KNOWLEDGE[r].short_title for r in entry.related]
     assert SlotSet("current_topic", entry.id) in events
 
 

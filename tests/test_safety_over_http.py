@@ -99,3 +99,23 @@ def test_red_flag_warnings_go_out_with_the_action_server_down(rasa_without_actio
     assert not servers.port_open(5098)
     reply = joined(ask(next(sender_ids), message, port=5006))
     assert REPLIES[flag_id] in reply
+
+
+def test_the_leg_check_over_http(assistant):
+    """Free-text answers; a yes gets that flag's warning; all no gets what helps; stop works."""
+    sender = next(sender_ids)
+    assert "suddenly" in joined(ask(sender, "/start_leg_check"))
+    assert "swollen" in joined(ask(sender, "no"))
+    assert REPLIES["dvt"] in joined(ask(sender, "yeah a bit swollen"))
+
+    sender = next(sender_ids)
+    ask(sender, "check my leg pain")
+    for answer in ["no", "nope", "not really", "dont think so", "not sure", "no falls"]:
+        ask(sender, answer)
+    last = ask(sender, "no")
+    assert knowledge.load()["neuropathic_pain_treatment"].answer in joined(last)
+    assert knowledge.CLINICIAN_PATTERN.search(last[-1]["text"])
+
+    sender = next(sender_ids)
+    ask(sender, "check my leg pain")
+    assert "what is known about leg pain" in joined(ask(sender, "just tell me about the pain"))

@@ -23,7 +23,9 @@ def test_every_answer_ends_with_the_clinician_steer_and_offers_related_topics(en
         last = messages[-1]
         assert last.text == entry.see_clinician
         assert knowledge.CLINICIAN_PATTERN.search(last.text)
-        assert [payload_topic(b) for b in last.buttons] == list(entry.related)
+        topic_buttons = [b for b in last.buttons if b.payload != replies.LEG_CHECK_PAYLOAD]
+        assert [payload_topic(b) for b in topic_buttons] == list(entry.related)
+        assert (len(topic_buttons) < len(last.buttons)) == entry.offers_leg_check
         assert all(find_dose(m.text) is None for m in messages)
         assert all(not knowledge.EMERGENCY_NUMBER_PATTERN.search(m.text) for m in messages)
     assert entry.answer in replies.answer(entry, BASE)[0].text
