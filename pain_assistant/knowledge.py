@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pain_assistant.dosing import find_dose
-from pain_assistant.validation import KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
+from pain_assistant.validation import ID_PATTERN, KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "ms_pain.yml"
@@ -27,7 +27,6 @@ BODY_PARTS = (
 )
 SHORT_TITLE_MAX = 20
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # The see_clinician line must say whom to contact: it is the steer every answer ends with.
 CLINICIAN_PATTERN = re.compile(
     r"\b(?:doctors?|GP|nurses?|MS team|neurologists?|prescribers?|pharmacists?|"
@@ -35,8 +34,6 @@ CLINICIAN_PATTERN = re.compile(
     re.IGNORECASE,
 )
 EMERGENCY_NUMBER_PATTERN = re.compile(r"(?<!\d)(?:911|999|112|988|111|116\s?123)(?!\d)")
-
-
 
 
 @dataclass(frozen=True)
@@ -193,7 +190,7 @@ def _parse_entry(raw: dict[str, Any], today: dt.date, problems: list[str]) -> En
     entry_id = raw.get("id")
     if entry_id is None:
         problems.append("field 'id': missing")
-    elif not isinstance(entry_id, str) or not _ID.match(entry_id):
+    elif not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
         problems.append("field 'id': must be lowercase letters, digits and underscores")
 
     kind = raw.get("kind")

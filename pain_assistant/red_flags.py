@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pain_assistant.knowledge import PROJECT_ROOT
-from pain_assistant.validation import KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
+from pain_assistant.validation import ID_PATTERN, KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
 
 DEFAULT_RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
 DEFAULT_REGIONS_FILE = PROJECT_ROOT / "knowledge" / "regions.yml"
@@ -41,7 +41,6 @@ GAP = 1
 WINDOW = 16
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TERM_REF = re.compile(r"^\{([a-z0-9_]+)\}$")
 _WORD = re.compile(r"=?[a-z0-9]+\*?")
 
@@ -324,7 +323,7 @@ def _parse_flag(raw: dict[str, Any], terms, numbers, today: dt.date, problems: l
     for unknown in sorted(set(raw) - known):
         problems.append(f"field '{unknown}': unknown field (a typo?)")
     flag_id = raw.get("id")
-    if not isinstance(flag_id, str) or not _ID.match(flag_id):
+    if not isinstance(flag_id, str) or not ID_PATTERN.match(flag_id):
         problems.append("field 'id': missing, or not lowercase letters, digits and underscores")
     severity = raw.get("severity")
     if severity not in SEVERITIES:

@@ -15,6 +15,10 @@ from typing import Any
 import yaml
 
 
+# Entry and flag ids: stable, lowercase, safe in intent and response names.
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 class KnowledgeError(ValueError):
     """A file cannot be used; `problems` lists every reason, one line each."""
 
