@@ -34,7 +34,7 @@ DEFAULT_RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
 DEFAULT_REGIONS_FILE = PROJECT_ROOT / "knowledge" / "regions.yml"
 
 SEVERITIES = ("emergency", "crisis", "urgent")  # most severe first
-PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care")
+PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care", "helpline")
 # Which placeholder each severity's reply must carry, so every warning says whom to call.
 REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line", "urgent": "urgent_care"}
 GAP = 1
@@ -131,9 +131,10 @@ class Detection:
 class RedFlagDetector:
     """All flags of the file; `detect` returns what a message raises, most severe first."""
 
-    def __init__(self, flags: Iterable[RedFlag], disclaimer: str):
+    def __init__(self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str):
         self.flags = list(flags)
         self.disclaimer = disclaimer
+        self.human_handoff = human_handoff
 
     def detect(self, text: str) -> list[Detection]:
         tokens = tokenize(text)
@@ -240,6 +241,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
     problems: list[str] = []
     terms = _parse_terms(document.get("terms"), problems)
     disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")
+    human_handoff = _render(document.get("human_handoff"), numbers, "human_handoff", problems, None)
 
     flags: list[RedFlag] = []
     seen: set[str] = set()
@@ -258,7 +260,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
             flags.append(flag)
     if problems:
         raise KnowledgeError(path, problems)
-    return RedFlagDetector(flags, disclaimer or "")
+    return RedFlagDetector(flags, disclaimer or "", human_handoff or "")
 
 
 def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -300,8 +302,9 @@ def _parse_pattern(source: str, terms: dict[str, tuple[tuple[str, ...], ...]]) -
     return Pattern(source, tuple(parts))
 
 
-def _render(template: Any, numbers: dict[str, str], where: str, problems: list[str], severity: str) -> str | None:
-    """Fill in the region's numbers; check the reply says whom to call, and only what it may."""
+def _render(template: Any, numbers: dict[str, str], where: str, problems: list[str], severity: str | None) -> str | None:
+    """Fill in the region's numbers; check the reply says whom to call, and only what it may.
+    `severity` None is a message that is not a warning: it must not carry the emergency number."""
     if not isinstance(template, str) or not template.strip():
         problems.append(f"{where}: must be non-empty text")
         return None
@@ -310,11 +313,11 @@ def _render(template: Any, numbers: dict[str, str], where: str, problems: list[s
     if unknown:
         problems.append(f"{where}: unknown placeholder(s) {', '.join(sorted(unknown))}; use {', '.join(PLACEHOLDERS)}")
         return None
-    required = REQUIRED_PLACEHOLDER[severity]
-    if required not in names:
+    required = REQUIRED_PLACEHOLDER.get(severity)
+    if required and required not in names:
         problems.append(f"{where}: must say whom to call with {{{required}}}")
-    if severity == "urgent" and "emergency_number" in names:
-        problems.append(f"{where}: an urgent reply must not carry the emergency number")
+    if severity in ("urgent", None) and "emergency_number" in names:
+        problems.append(f"{where}: {'an urgent reply' if severity else 'it'} must not carry the emergency number")
     return template.strip().format(**numbers)
 
 

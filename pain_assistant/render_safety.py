@@ -4,7 +4,7 @@ Red-flag replies must go out even when the action server is down, so they are Ra
 chosen by rules, not actions. Their wording lives with the flags, and the emergency numbers with
 the region, so this renders both into `build/` before training:
 - `build/domain/`: the project's `domain.yml` plus `safety.yml` (the `red_flag` intent, entity
-  and slot, one `utter_red_flag_<id>` per flag, and the opening disclaimer);
+  and slot, one `utter_red_flag_<id>` per flag, the opening disclaimer and the helpline reply);
 - `build/data/safety_rules.yml`: one rule per flag: intent `red_flag` with that flag in the slot;
   and, for every form in the domain, one per flag that ends the form after the warning, so a
   red flag mid-form is answered like anywhere else.
@@ -47,6 +47,7 @@ def safety_domain(detector: red_flags.RedFlagDetector) -> dict:
         },
         "responses": {
             "utter_disclaimer": [{"text": detector.disclaimer}],
+            "utter_human_handoff": [{"text": detector.human_handoff}],
             **{response_name(flag.id): [{"text": flag.reply}] for flag in detector.flags},
         },
     }

@@ -61,6 +61,13 @@ if [ "$mode" = shell ]; then
   exit $?
 fi
 
+# The Messenger channel (credentials.yml) is on only with its three secrets in the environment.
+if [ -n "${MESSENGER_VERIFY_TOKEN:-}" ] && [ -n "${MESSENGER_APP_SECRET:-}" ] && [ -n "${MESSENGER_PAGE_ACCESS_TOKEN:-}" ]; then
+  messenger="on"
+else
+  messenger="off (set MESSENGER_VERIFY_TOKEN, MESSENGER_APP_SECRET and MESSENGER_PAGE_ACCESS_TOKEN to turn it on)"
+fi
+
 setsid "$RASA" run --model models --port 5005 --credentials credentials.yml --endpoints endpoints.yml &
 groups+=($!)
 
@@ -75,6 +82,7 @@ groups+=($!)
 The MS pain assistant is running.
   Ask it over HTTP:  curl -s $RASA_URL/webhooks/rest/webhook -d '{"sender":"me","message":"why do my legs hurt"}'
   Action server:     $ACTIONS_URL (loopback only)
+  Messenger channel: $messenger
   Stop:              Ctrl-C
 
 MSG

@@ -32,21 +32,28 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def assistant():
-    """Both servers started the way `make run` does; on teardown, SIGTERM and check nothing is left."""
+def assistant(request):
+    """Both servers started the way `make run` does; on teardown, SIGTERM and check nothing is left.
+
+    The Messenger channel is on, sending to a local stand-in for the Graph API (left in the
+    session's stash under `graph_stand_in.STASH_KEY` for the Messenger tests)."""
+    import os
     import signal
+    from unittest import mock
 
-    from tests import servers
+    from tests import graph_stand_in, servers
 
-    try:
-        serve = servers.start(["bash", "scripts/serve.sh"], 5005)
-    except RuntimeError as error:
-        pytest.fail(f"the assistant did not start: {error}")
-    server_groups = servers.children_of(serve.pid)
-    yield serve
+    with graph_stand_in.GraphStandIn() as graph, mock.patch.dict(os.environ, graph.environment()):
+        request.config.stash[graph_stand_in.STASH_KEY] = graph
+        try:
+            serve = servers.start(["bash", "scripts/serve.sh"], 5005)
+        except RuntimeError as error:
+            pytest.fail(f"the assistant did not start: {error}")
+        server_groups = servers.children_of(serve.pid)
+        yield serve
 
-    serve.send_signal(signal.SIGTERM)
-    assert serve.wait(timeout=60) != 0
-    assert not servers.port_open(5005) and not servers.port_open(5055)
-    leftovers = [pgid for pgid in server_groups if servers.process_group_alive(pgid)]
-    assert not leftovers, f"processes left behind: {leftovers}"
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) != 0
+        assert not servers.port_open(5005) and not servers.port_open(5055)
+        leftovers = [pgid for pgid in server_groups if servers.process_group_alive(pgid)]
+        assert not leftovers, f"processes left behind: {leftovers}"

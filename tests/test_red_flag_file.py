@@ -47,6 +47,13 @@ CASES = {
 }
 
 
+def test_the_helpline_reply_may_not_carry_the_emergency_number():
+    document = copy.deepcopy(GOOD)
+    document["human_handoff"] = "Call {helpline}, or {emergency_number}."
+    with pytest.raises(KnowledgeError, match="human_handoff: it must not carry the emergency number"):
+        red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_names_the_flag_and_field(name):
     change, expected = CASES[name]
@@ -64,6 +71,7 @@ def test_every_region_fills_every_reply(region):
     detector = red_flags.load(region=region)
     numbers = REGIONS[region]
     assert numbers["emergency_number"] in detector.disclaimer
+    assert numbers["helpline"] in detector.human_handoff
     for f in detector.flags:
         assert "{" not in f.reply, f.id
         if f.severity in ("emergency", "crisis"):
