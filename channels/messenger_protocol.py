@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from channels.json_body import BadRequest, is_json, json_object  # noqa: F401 (the channel's API)
 from pain_assistant.incoming import EMPTY_PROMPT, TOO_LONG_REPLY, reply_instead, typed_text  # noqa: F401 (re-exported for tests)
 
 VERIFY_TOKEN_VARIABLE = "MESSENGER_VERIFY_TOKEN"
@@ -70,10 +71,6 @@ class Settings:
         return f"{self.graph_url.rstrip('/')}/me/messages"
 
 
-class BadRequest(ValueError):
-    """A signed notification we cannot read; the message says what is wrong, for a 400 answer."""
-
-
 @dataclass(frozen=True)
 class Incoming:
     """One message from a person: typed text, or the payload of a quick reply or postback."""
@@ -109,18 +106,9 @@ def handshake_challenge(mode: str | None, token: str | None, challenge: str | No
     return challenge
 
 
-def is_json(content_type: str | None) -> bool:
-    return (content_type or "").split(";")[0].strip().lower() == "application/json"
-
-
 def parse_notification(body: bytes) -> dict[str, Any]:
     """The notification in a signed body; BadRequest if it is not a Page notification."""
-    try:
-        notification = json.loads(body)
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError too
-        raise BadRequest(f"The body is not valid JSON: {error}") from None
-    if not isinstance(notification, dict):
-        raise BadRequest("The body must be a JSON object.")
+    notification = json_object(body, "a Page notification")
     if notification.get("object") != "page":
         raise BadRequest('Only Page notifications are accepted: "object" must be "page".')
     if not isinstance(notification.get("entry"), list):

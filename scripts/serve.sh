@@ -33,8 +33,7 @@ trap 'stop; exit 143' TERM
 trap 'stop; exit 129' HUP
 trap stop EXIT
 
-# If whoever started us goes away without a signal for us (a closed terminal kills `make` only),
-# stop as if it had sent SIGTERM.
+# If whoever started us dies without signalling us (make killed with SIGKILL, say), stop too.
 ( while kill -0 "$PPID" 2>/dev/null; do sleep 1; done; kill -TERM $$ ) &
 watcher=$!
 
@@ -68,6 +67,12 @@ else
   messenger="off (set MESSENGER_VERIFY_TOKEN, MESSENGER_APP_SECRET and MESSENGER_PAGE_ACCESS_TOKEN to turn it on)"
 fi
 
+if [ -n "${CHATWOOT_URL:-}" ] && [ -n "${CHATWOOT_BOT_TOKEN:-}" ]; then
+  chatwoot="on"
+else
+  chatwoot="off (set CHATWOOT_URL and CHATWOOT_BOT_TOKEN to turn it on)"
+fi
+
 setsid "$RASA" run --model models --port 5005 --credentials credentials.yml --endpoints endpoints.yml &
 groups+=($!)
 
@@ -83,6 +88,7 @@ The MS pain assistant is running.
   Ask it over HTTP:  curl -s $RASA_URL/webhooks/rest/webhook -d '{"sender":"me","message":"why do my legs hurt"}'
   Action server:     $ACTIONS_URL (loopback only)
   Messenger channel: $messenger
+  Chatwoot channel:  $chatwoot
   Stop:              Ctrl-C
 
 MSG

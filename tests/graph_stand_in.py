@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.json_handler import JsonHandler
+
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 PAGE_ACCESS_TOKEN = "test-page-access-token"
@@ -138,7 +140,7 @@ def refusal_of(body: dict[str, Any]) -> str | None:
 
 
 def _handler_for(stand_in: GraphStandIn) -> type[BaseHTTPRequestHandler]:
-    class SendApi(BaseHTTPRequestHandler):
+    class SendApi(JsonHandler):
         def do_POST(self) -> None:
             address = urlsplit(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -170,15 +172,6 @@ def _handler_for(stand_in: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                 "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "StandInTrace",
             }})
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
-        def log_message(self, *_: Any) -> None:
-            """Quiet: the record is what tests read."""
 
     return SendApi
