@@ -15,7 +15,9 @@ BUILD := build
 # Red-flag responses and rules, rendered from knowledge/red_flags.yml for REGION.
 RENDERED := $(BUILD)/.rendered
 TRAIN_ARGS := --domain $(BUILD)/domain --data data $(BUILD)/data --config config.yml
-TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(wildcard pain_assistant/*.py)
+# The model holds the safety component, so its code is a training input too.
+SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py dosing.py validation.py)
+TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(SAFETY_COMPONENT)
 
 .PHONY: FORCE help setup run shell train test validate pytest test-stories check-knowledge constraints clean
 
@@ -41,7 +43,7 @@ $(INSTALLED): requirements.txt constraints.txt
 $(BUILD)/region: FORCE
 	@mkdir -p $(BUILD); echo "$(REGION)" | cmp -s - $@ || echo "$(REGION)" > $@
 
-$(RENDERED): domain.yml knowledge/red_flags.yml knowledge/regions.yml $(BUILD)/region | $(INSTALLED)
+$(RENDERED): domain.yml knowledge/red_flags.yml knowledge/regions.yml pain_assistant/render_safety.py $(BUILD)/region | $(INSTALLED)
 	$(PY) -m pain_assistant.render_safety --region $(REGION) --out $(BUILD)
 	@touch $@
 
