@@ -34,6 +34,14 @@ def typed_text(text: str) -> str:
     return text.strip().lstrip("/").strip()
 
 
+def unless_it_hides_a_red_flag(text: str) -> str:
+    """For channels that cannot tell typed text from a button payload (REST): keep a "/" payload
+    as it is, unless it holds a red flag, which must go through the NLU and get its warning."""
+    if text.lstrip().startswith("/") and _detector().detect(text):
+        return typed_text(text)
+    return text
+
+
 def reply_instead(text: str) -> str | None:
     """The prompt or limit to send instead of processing `text`, or None to process it."""
     if not text.strip():

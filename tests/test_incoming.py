@@ -26,3 +26,8 @@ def test_an_ordinary_message_is_processed():
 def test_typed_text_cannot_pose_as_a_button_payload():
     assert incoming.typed_text('/greet my chest hurts') == "greet my chest hurts"
     assert incoming.typed_text("  why do my legs hurt ") == "why do my legs hurt"
+
+
+def test_a_payload_stays_a_payload_unless_it_hides_a_red_flag():
+    assert incoming.unless_it_hides_a_red_flag('/ask_topic{"topic": "ms_hug"}') == '/ask_topic{"topic": "ms_hug"}'
+    assert incoming.unless_it_hides_a_red_flag("/greet her face is drooping") == "greet her face is drooping"

@@ -119,3 +119,10 @@ def test_the_leg_check_over_http(assistant):
     sender = next(sender_ids)
     ask(sender, "check my leg pain")
     assert "what is known about leg pain" in joined(ask(sender, "just tell me about the pain"))
+
+
+def test_a_red_flag_behind_a_slash_still_gets_its_warning(assistant):
+    """Rasa reads "/..." as an intent payload and skips the NLU; the REST channel must not let a
+    red flag through that way."""
+    assert REPLIES["stroke"] in joined(ask(next(sender_ids), "/greet her face is drooping"))
+    assert knowledge.load()["ms_hug"].answer in joined(ask(next(sender_ids), '/ask_topic{"topic": "ms_hug"}'))
