@@ -18,11 +18,17 @@ TRAIN_ARGS := --domain $(BUILD)/domain --data data $(BUILD)/data --config config
 # The model holds the safety component, so its code is a training input too.
 SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py dosing.py validation.py)
 TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(SAFETY_COMPONENT)
+# The web chat demo page, widget and socket.io client, as `make run` serves them on localhost:8080.
+WEBCHAT := $(BUILD)/webchat
+WEBCHAT_FILES := $(addprefix $(WEBCHAT)/,index.html widget.js widget.css socket.io.min.js)
+NPM_INSTALLED := webchat/node_modules/.installed
+# The browser test drives this Chromium (Debian's package by default).
+export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: FORCE help setup run shell train test validate pytest test-stories check-knowledge constraints clean
+.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories check-knowledge constraints clean
 
 help:
-	@echo "make run              set up, train if needed, start the assistant (REST on localhost:5005)"
+	@echo "make run              set up, train if needed, start the assistant (web chat on localhost:8080)"
 	@echo "make test             set up, train if needed, run every check"
 	@echo "make shell            talk to the assistant in this terminal"
 	@echo "make train            train the model now"
@@ -38,6 +44,26 @@ $(INSTALLED): requirements.txt constraints.txt
 	@echo "Installing pinned dependencies into $(VENV) (about 2.7 GB the first time)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	@touch $@
+
+$(NPM_INSTALLED): webchat/package.json webchat/package-lock.json
+	@command -v npm >/dev/null || { echo "The web chat needs Node.js 18 or later with npm (Debian: apt-get install nodejs npm)." >&2; exit 1; }
+	cd webchat && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEBCHAT)/socket.io.min.js: $(NPM_INSTALLED)
+	@mkdir -p $(WEBCHAT); cp webchat/node_modules/socket.io-client/dist/socket.io.min.js $@
+
+$(WEBCHAT)/%: webchat/%
+	@mkdir -p $(WEBCHAT); cp $< $@
+
+webchat: $(WEBCHAT_FILES)
+
+# Installed only when missing; set CHROMIUM=/path/to/chrome to use another Chromium-based browser.
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser test..."
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	 elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium; \
+	 else echo "The browser test needs Chromium: install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM=/path/to/chromium." >&2; exit 1; fi
 
 # Re-rendered when the region changes: $(BUILD)/region holds the last one used.
 $(BUILD)/region: FORCE
@@ -55,7 +81,7 @@ $(MODEL): $(TRAINING_INPUTS) | $(INSTALLED)
 train: $(RENDERED)
 	$(RASA) train --force --fixed-model-name ms-pain --out models $(TRAIN_ARGS)
 
-run: $(MODEL)
+run: $(MODEL) webchat
 	@exec scripts/serve.sh
 
 shell: $(MODEL)
@@ -70,7 +96,7 @@ test: validate pytest test-stories
 validate: $(RENDERED) check-knowledge
 	$(RASA) data validate $(TRAIN_ARGS)
 
-pytest: $(MODEL)
+pytest: $(MODEL) webchat $(CHROMIUM)
 	$(PY) -m pytest tests
 
 test-stories: $(MODEL)
@@ -83,4 +109,4 @@ constraints: $(INSTALLED)
 	   echo "# Refresh: make constraints"; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
 
 clean:
-	rm -rf models results build .pytest_cache
+	rm -rf models results build .pytest_cache webchat/node_modules

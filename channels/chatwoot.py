@@ -23,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import chatwoot_protocol as protocol
+from channels.json_body import NOT_JSON, error_response
 from pain_assistant import handoff, red_flags
 from pain_assistant.incoming import reply_instead
 from pain_assistant.render_safety import RED_FLAG_ENTITY
@@ -141,13 +142,13 @@ class ChatwootInput(InputChannel):
         """Answer 200 at once to every well-formed event, saying whether the bot will answer it;
         the answer itself goes out in the background."""
         if self._client is None:
-            return _error(503, protocol.CHANNEL_OFF)
+            return error_response(503, protocol.CHANNEL_OFF)
         if not protocol.is_json(request.headers.get("content-type")):
-            return _error(400, "The body must be JSON, sent with Content-Type: application/json.")
+            return error_response(400, NOT_JSON)
         try:
             event = protocol.parse_body(request.body)
         except protocol.BadRequest as error:
-            return _error(400, str(error))
+            return error_response(400, str(error))
         webhook = protocol.read_webhook(event)
         if webhook.conversation and webhook.status != protocol.PENDING:
             self._handed_over.discard(webhook.conversation.sender_id)
@@ -265,6 +266,3 @@ def _severities() -> dict[str, str]:
         logger.error("Red-flag severities unavailable for Chatwoot notes: %s", error)
         return {}
 
-
-def _error(status: int, message: str) -> HTTPResponse:
-    return response.json({"error": message}, status=status)

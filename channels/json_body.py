@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sanic import response
+from sanic.response import HTTPResponse
+
+NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
+
 
 class BadRequest(ValueError):
     """A body we cannot read; the message says what is wrong, for a 400 answer."""
@@ -24,3 +29,8 @@ def json_object(body: bytes, what: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise BadRequest(f"The body must be a JSON object ({what}).")
     return parsed
+
+
+def error_response(status: int, message: str) -> HTTPResponse:
+    """An error answer every client can read: {"error": "..."}."""
+    return response.json({"error": message}, status=status)

@@ -20,6 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import messenger_protocol as protocol
+from channels.json_body import NOT_JSON, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class MessengerInput(InputChannel):
     def __init__(self, settings: protocol.Settings | None) -> None:
         self._settings = settings
         self._sender = GraphSender(settings) if settings else None
+        self._answered = protocol.RecentMessageIds()
         # Conversations answered in the background; held so they are not garbage-collected mid-way.
         self._conversations: set[asyncio.Task] = set()
 
@@ -113,32 +115,33 @@ class MessengerInput(InputChannel):
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
             if self._settings is None:
-                return _error(503, protocol.CHANNEL_OFF)
+                return error_response(503, protocol.CHANNEL_OFF)
             challenge = protocol.handshake_challenge(
                 request.args.get("hub.mode"), request.args.get("hub.verify_token"),
                 request.args.get("hub.challenge"), self._settings.verify_token,
             )
             if challenge is None:
                 logger.warning("Messenger verify request refused: wrong hub.mode or hub.verify_token")
-                return _error(403, "Verification failed: hub.mode must be subscribe and hub.verify_token must match.")
+                return error_response(403, "Verification failed: hub.mode must be subscribe and hub.verify_token must match.")
             return response.text(challenge)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if self._settings is None or self._sender is None:
-                return _error(503, protocol.CHANNEL_OFF)
+                return error_response(503, protocol.CHANNEL_OFF)
             signature = request.headers.get(protocol.SIGNATURE_HEADER)
             if not protocol.signature_matches(request.body, signature, self._settings.app_secret):
                 logger.warning("Messenger notification refused: missing or wrong %s", protocol.SIGNATURE_HEADER)
-                return _error(403, f"Missing or wrong {protocol.SIGNATURE_HEADER} signature.")
+                return error_response(403, f"Missing or wrong {protocol.SIGNATURE_HEADER} signature.")
             if not protocol.is_json(request.headers.get("content-type")):
-                return _error(400, "The body must be JSON, sent with Content-Type: application/json.")
+                return error_response(400, NOT_JSON)
             try:
                 notification = protocol.parse_notification(request.body)
             except protocol.BadRequest as error:
-                return _error(400, str(error))
+                return error_response(400, str(error))
             output = MessengerOutput(self._sender)
-            for sender_id, messages in protocol.by_sender(protocol.incoming_messages(notification)).items():
+            fresh = self._answered.new(protocol.incoming_messages(notification))
+            for sender_id, messages in protocol.by_sender(fresh).items():
                 self._in_background(_converse(on_new_message, output, sender_id, messages))
             return response.text(protocol.EVENT_RECEIVED)
 
@@ -172,6 +175,3 @@ async def _converse(
         except Exception:  # a background task: nobody else would see it
             logger.exception("Answering a Messenger message from %s failed", sender_id)
 
-
-def _error(status: int, message: str) -> HTTPResponse:
-    return response.json({"error": message}, status=status)

@@ -18,6 +18,7 @@ import hmac
 import json
 import re
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -83,6 +84,28 @@ class Incoming:
     def reply_instead(self) -> str | None:
         """What to answer without asking Rasa: a prompt for an empty message, the limit for a long one."""
         return reply_instead(self.text)
+
+
+class RecentMessageIds:
+    """The ids of the last messages answered. Meta resends a notification it thinks went
+    undelivered, and a person must not get the same answer twice; messages without an id always pass."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def new(self, messages: Iterable[Incoming]) -> list[Incoming]:
+        """The messages not seen before, remembered from now on."""
+        fresh = []
+        for message in messages:
+            if message.message_id is None or message.message_id not in self._ids:
+                fresh.append(message)
+            if message.message_id is not None:
+                self._ids[message.message_id] = None
+                self._ids.move_to_end(message.message_id)
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return fresh
 
 
 def sign(body: bytes, app_secret: str) -> str:

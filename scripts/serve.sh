@@ -9,6 +9,7 @@ VENV=${VENV:-.venv}
 RASA="$VENV/bin/rasa"
 ACTIONS_URL=http://localhost:5055
 RASA_URL=http://localhost:5005
+WEBCHAT_URL=http://localhost:8080
 mode=${1:-server}
 
 groups=()
@@ -38,7 +39,7 @@ trap stop EXIT
 watcher=$!
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in 5055 5005; do
+for port in 5055 5005 8080; do
   if port_busy "$port"; then
     echo "Port $port is already in use: is the assistant already running? Stop it first." >&2
     exit 1
@@ -76,16 +77,21 @@ fi
 setsid "$RASA" run --model models --port 5005 --credentials credentials.yml --endpoints endpoints.yml &
 groups+=($!)
 
+# The web chat demo page and widget (built by `make webchat`); the page talks to the Rasa server.
+setsid "$VENV/bin/python" -m http.server 8080 --bind 127.0.0.1 --directory build/webchat 2>build/webchat.log &
+groups+=($!)
+
 # Say where to talk to it once both answer; give up if either server dies first.
 (
-  until curl -sf "$ACTIONS_URL/health" >/dev/null && curl -sf "$RASA_URL/" >/dev/null; do
+  until curl -sf "$ACTIONS_URL/health" >/dev/null && curl -sf "$RASA_URL/" >/dev/null && curl -sf "$WEBCHAT_URL/" >/dev/null; do
     for group in "${groups[@]}"; do kill -0 "$group" 2>/dev/null || exit 1; done
     sleep 1
   done
   cat <<MSG
 
 The MS pain assistant is running.
-  Ask it over HTTP:  curl -s $RASA_URL/webhooks/rest/webhook -d '{"sender":"me","message":"why do my legs hurt"}'
+  Web chat (demo):   $WEBCHAT_URL
+  Ask it over HTTP:  curl -s $RASA_URL/webhooks/rest/webhook -H 'Content-Type: application/json' -d '{"sender":"me","message":"why do my legs hurt"}'
   Action server:     $ACTIONS_URL (loopback only)
   Messenger channel: $messenger
   Chatwoot channel:  $chatwoot

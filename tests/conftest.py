@@ -54,6 +54,6 @@ def assistant(request):
 
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) != 0
-        assert not servers.port_open(5005) and not servers.port_open(5055)
+        assert not any(servers.port_open(port) for port in (5005, 5055, 8080))
         leftovers = [pgid for pgid in server_groups if servers.process_group_alive(pgid)]
         assert not leftovers, f"processes left behind: {leftovers}"

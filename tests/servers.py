@@ -16,6 +16,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "ms-pain.tar.gz"
 START_TIMEOUT = 240
+LOGS = ROOT / "results" / "server-logs"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -71,14 +72,19 @@ def start(command: list[str], port: int) -> subprocess.Popen:
         raise RuntimeError("no trained model: run `make train` (make test does it for you)")
     if port_open(port):
         raise RuntimeError(f"port {port} is busy: stop the running assistant before the tests")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, "VENV": str(VENV_BIN.parent)}, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    # The output goes to a file, not a pipe: nobody reads a pipe while the tests run, and a server
+    # that fills one blocks on its next log line.
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{Path(command[-1]).stem}-{port}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, "VENV": str(VENV_BIN.parent)}, start_new_session=True,
+            stdout=output, stderr=subprocess.STDOUT, text=True,
+        )
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"stopped while starting:\n{process.stdout.read()[-3000:]}")
+            raise RuntimeError(f"stopped while starting (log: {log}):\n{log.read_text()[-3000:]}")
         try:
             ask("warm-up", "hello", port)
             return process

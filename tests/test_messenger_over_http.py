@@ -8,6 +8,7 @@ Replies go out after the webhook has answered, so tests wait for them on the sta
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import urllib.error
@@ -28,6 +29,7 @@ from tests.graph_stand_in import APP_SECRET, VERIFY_TOKEN, GraphStandIn
 WEBHOOK = "http://localhost:5005/webhooks/messenger/webhook"
 PAGE_ID = "1000000000000001"
 KNOWLEDGE = knowledge.load()
+MESSAGE_NUMBERS = itertools.count()
 WARNINGS = {flag.id: flag.reply for flag in red_flags.load(region="us").flags}
 
 
@@ -49,7 +51,7 @@ def entry(*events: dict) -> dict:
 
 def text_event(sender: str, text: str) -> dict:
     return {"sender": {"id": sender}, "recipient": {"id": PAGE_ID}, "timestamp": 1458692752478,
-            "message": {"mid": f"m_{sender}_{abs(hash(text))}", "text": text}}
+            "message": {"mid": f"m_{sender}_{next(MESSAGE_NUMBERS)}", "text": text}}
 
 
 def quick_reply_event(sender: str, title: str, payload: str) -> dict:
@@ -60,7 +62,7 @@ def quick_reply_event(sender: str, title: str, payload: str) -> dict:
 
 def postback_event(sender: str, title: str, payload: str) -> dict:
     return {"sender": {"id": sender}, "recipient": {"id": PAGE_ID}, "timestamp": 1527459824,
-            "postback": {"mid": f"m_{sender}_postback", "title": title, "payload": payload}}
+            "postback": {"mid": f"m_{sender}_{next(MESSAGE_NUMBERS)}", "title": title, "payload": payload}}
 
 
 def delivery_event(sender: str) -> dict:
@@ -184,6 +186,17 @@ def test_an_overlong_message_gets_the_limit_and_an_empty_one_a_gentle_prompt(gra
     assert post(page(entry(text_event("m-long", "why do my legs hurt"))))[0] == 200
     after = graph.wait_for("m-long", answered("leg_pain"))
     assert texts(after).count(protocol.TOO_LONG_REPLY) == 1 and after[0]["text"] == protocol.TOO_LONG_REPLY
+
+
+def test_a_resent_notification_is_not_answered_twice(graph):
+    question = text_event("m-resent", "what is the ms hug")
+    assert post(page(entry(question)))[0] == 200
+    first = graph.wait_for("m-resent", answered("ms_hug"))
+    # Meta resends it, in a batch with a new message: only the new one is answered.
+    assert post(page(entry(question, text_event("m-resent", "what is spasticity"))))[0] == 200
+    after = graph.wait_for("m-resent", answered("spasticity"))
+    assert texts(after).count(KNOWLEDGE["ms_hug"].see_clinician) == 1
+    assert after[: len(first)] == first
 
 
 def test_unsigned_or_wrongly_signed_calls_get_403_before_the_body_is_read(graph):

@@ -160,6 +160,17 @@ def test_messages_are_grouped_per_person_in_their_order():
     assert protocol.by_sender(messages) == {"a": [messages[0], messages[2]], "b": [messages[1]]}
 
 
+def test_a_message_resent_by_meta_is_answered_once_and_messages_without_an_id_always():
+    recent = protocol.RecentMessageIds(size=2)
+    first, second, third = Incoming("a", "1", "m_1"), Incoming("a", "2", "m_2"), Incoming("a", "3", "m_3")
+    no_id = Incoming("a", "4")
+    assert recent.new([first, no_id]) == [first, no_id]
+    assert recent.new([first, second, no_id]) == [second, no_id]
+    assert recent.new([first, second, first]) == []
+    assert recent.new([third]) == [third]  # past `size`, the least recently seen id (m_2) is forgotten
+    assert recent.new([second, first]) == [second]
+
+
 @pytest.mark.parametrize(
     "message",
     [{"mid": "m_1", "text": ""}, {"mid": "m_1", "text": "  \n "},
