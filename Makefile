@@ -25,7 +25,7 @@ NPM_INSTALLED := webchat/node_modules/.installed
 # The browser test drives this Chromium (Debian's package by default).
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories check-knowledge constraints clean
+.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories check-knowledge purge constraints clean
 
 help:
 	@echo "make run              set up, train if needed, start the assistant (web chat on localhost:8080)"
@@ -33,6 +33,7 @@ help:
 	@echo "make shell            talk to the assistant in this terminal"
 	@echo "make train            train the model now"
 	@echo "make check-knowledge  validate knowledge/ms_pain.yml only"
+	@echo "make purge            delete conversations older than RETENTION_DAYS (default 30)"
 
 setup: $(INSTALLED)
 
@@ -102,6 +103,9 @@ pytest: $(MODEL) webchat $(CHROMIUM)
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
+
+purge: $(INSTALLED)
+	$(PY) -m stores.retention
 
 # After changing requirements.txt: refresh the frozen list of everything installed.
 constraints: $(INSTALLED)

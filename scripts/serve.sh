@@ -7,9 +7,14 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 RASA="$VENV/bin/rasa"
-ACTIONS_URL=http://localhost:5055
-RASA_URL=http://localhost:5005
-WEBCHAT_URL=http://localhost:8080
+# Ports can be moved (tests and benchmarks run a second stack beside `make run`).
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+WEBCHAT_PORT=${WEBCHAT_PORT:-8080}
+ACTIONS_URL=http://localhost:$ACTIONS_PORT
+RASA_URL=http://localhost:$RASA_PORT
+WEBCHAT_URL=http://localhost:$WEBCHAT_PORT
+ENDPOINTS=build/endpoints-$RASA_PORT.yml
 mode=${1:-server}
 
 groups=()
@@ -39,7 +44,7 @@ trap stop EXIT
 watcher=$!
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in 5055 5005 8080; do
+for port in "$ACTIONS_PORT" "$RASA_PORT" "$WEBCHAT_PORT"; do
   if port_busy "$port"; then
     echo "Port $port is already in use: is the assistant already running? Stop it first." >&2
     exit 1
@@ -48,14 +53,17 @@ done
 
 # A broken knowledge file stops us here, with every problem named.
 "$VENV/bin/python" -m pain_assistant.check_knowledge || exit 1
+# So does a conversation database that cannot be reached (Rasa's own store would wait forever).
+"$VENV/bin/python" -m stores.database || exit 1
+"$VENV/bin/python" -m stores.endpoints --actions-port "$ACTIONS_PORT" --out "$ENDPOINTS" || exit 1
 
 # The action server listens on loopback only: only the Rasa server talks to it.
-SANIC_HOST=127.0.0.1 setsid "$RASA" run actions --actions actions --port 5055 &
+SANIC_HOST=127.0.0.1 setsid "$RASA" run actions --actions actions --port "$ACTIONS_PORT" &
 groups+=($!)
 
 if [ "$mode" = shell ]; then
   # In the background (stdin kept on the terminal) so a hang-up or SIGTERM reaches our traps at once.
-  "$RASA" shell --model models --endpoints endpoints.yml <&0 &
+  "$RASA" shell --model models --endpoints "$ENDPOINTS" <&0 &
   chat=$!
   wait "$chat"
   exit $?
@@ -74,11 +82,20 @@ else
   chatwoot="off (set CHATWOOT_URL and CHATWOOT_BOT_TOKEN to turn it on)"
 fi
 
-setsid "$RASA" run --model models --port 5005 --credentials credentials.yml --endpoints endpoints.yml &
+# Rasa's HTTP API (trackers, model, events) is on only with a token to guard it.
+api=()
+if [ -n "${RASA_API_TOKEN:-}" ]; then
+  api=(--enable-api --auth-token "$RASA_API_TOKEN")
+  api_state="on, at $RASA_URL with ?token=\$RASA_API_TOKEN"
+else
+  api_state="off (set RASA_API_TOKEN to turn it on, guarded by that token)"
+fi
+
+setsid "$RASA" run --model models --port "$RASA_PORT" --credentials credentials.yml --endpoints "$ENDPOINTS" "${api[@]}" &
 groups+=($!)
 
 # The web chat demo page and widget (built by `make webchat`); the page talks to the Rasa server.
-setsid "$VENV/bin/python" -m http.server 8080 --bind 127.0.0.1 --directory build/webchat 2>build/webchat.log &
+setsid "$VENV/bin/python" -m http.server "$WEBCHAT_PORT" --bind 127.0.0.1 --directory build/webchat 2>"build/webchat-$WEBCHAT_PORT.log" &
 groups+=($!)
 
 # Say where to talk to it once both answer; give up if either server dies first.
@@ -95,6 +112,7 @@ The MS pain assistant is running.
   Action server:     $ACTIONS_URL (loopback only)
   Messenger channel: $messenger
   Chatwoot channel:  $chatwoot
+  Rasa HTTP API:     $api_state
   Stop:              Ctrl-C
 
 MSG

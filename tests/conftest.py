@@ -10,6 +10,8 @@ import yaml
 from pain_assistant import knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where the `assistant` fixture's Rasa server keeps conversations.
+DATABASE_KEY = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")
@@ -32,19 +34,24 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def assistant(request):
-    """Both servers started the way `make run` does; on teardown, SIGTERM and check nothing is left.
+def assistant(request, tmp_path_factory):
+    """The servers started the way `make run` does; on teardown, SIGTERM and check nothing is left.
 
     The Messenger channel is on, sending to a local stand-in for the Graph API (left in the
-    session's stash under `graph_stand_in.STASH_KEY` for the Messenger tests)."""
+    session's stash under `graph_stand_in.STASH_KEY` for the Messenger tests). Conversations go
+    to a SQLite file of the test session's own, left in the stash under `DATABASE_KEY`."""
     import os
     import signal
     from unittest import mock
 
     from tests import graph_stand_in, servers
 
-    with graph_stand_in.GraphStandIn() as graph, mock.patch.dict(os.environ, graph.environment()):
+    database = tmp_path_factory.mktemp("assistant") / "conversations.db"
+    with graph_stand_in.GraphStandIn() as graph, mock.patch.dict(
+        os.environ, {**graph.environment(), "DB_URL": f"sqlite:///{database}"}
+    ):
         request.config.stash[graph_stand_in.STASH_KEY] = graph
+        request.config.stash[DATABASE_KEY] = database
         try:
             serve = servers.start(["bash", "scripts/serve.sh"], 5005)
         except RuntimeError as error:

@@ -6,7 +6,10 @@ Needs a trained model (`make test` trains first) and free ports 5005 and 5055.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import urllib.error
+import urllib.request
 
 import yaml
 
@@ -66,3 +69,25 @@ def test_action_server_refuses_to_start_on_a_broken_knowledge_file(tmp_path):
     assert result.returncode != 0
     assert "field 'related': unknown entry id 'no_such_entry'" in result.stderr
     assert not port_open(5099)
+
+
+def test_without_a_token_the_http_api_is_off_and_the_action_server_is_on_loopback_only(assistant):
+    for path in ("/conversations/anyone/tracker", "/status", "/model/parse"):
+        try:
+            urllib.request.urlopen(f"http://localhost:5005{path}", timeout=30)
+            raise AssertionError(f"{path} answered")
+        except urllib.error.HTTPError as error:
+            assert error.code in (404, 405), path
+    assert listening_addresses(5055) == {"127.0.0.1"}, "the action server must listen on loopback only"
+    assert listening_addresses(8080) == {"127.0.0.1"}, "the demo page's server too"
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The IPv4 addresses a port is listened on, from the kernel's socket table (/proc/net/tcp)."""
+    addresses = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, local_port = local.split(":")
+        if state == "0A" and int(local_port, 16) == port:  # 0A: LISTEN
+            addresses.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return addresses

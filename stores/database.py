@@ -1,0 +1,78 @@
+"""Which database holds the conversations, from the environment.
+
+`DB_URL` (an SQLAlchemy URL such as postgresql://user:secret@db:5432/assistant), or `DB_HOST`
+with `DB_USER`, `DB_PASSWORD`, `DB_NAME` and `DB_PORT` for PostgreSQL; otherwise a SQLite file
+in `var/`, which git ignores. One place for it, so the server, the purge command, the gaps report
+and the start-up check always open the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = ROOT / "var" / "conversations.db"
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or used; the message says which and why."""
+
+
+def database_url(environment: dict[str, str] | None = None) -> URL:
+    env = os.environ if environment is None else environment
+    if env.get("DB_URL"):
+        return make_url(env["DB_URL"])
+    if env.get("DB_HOST"):
+        return URL.create(
+            "postgresql", username=env.get("DB_USER") or None, password=env.get("DB_PASSWORD") or None,
+            host=env["DB_HOST"], port=int(env["DB_PORT"]) if env.get("DB_PORT") else None,
+            database=env.get("DB_NAME") or "assistant",
+        )
+    return URL.create("sqlite", database=str(DEFAULT_SQLITE))
+
+
+def describe(url: URL) -> str:
+    """The URL without its password, for messages and logs."""
+    return url.render_as_string(hide_password=True)
+
+
+def engine(url: URL | None = None) -> sa.engine.Engine:
+    url = url or database_url()
+    if url.get_backend_name() == "sqlite":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url)
+    return sa.create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}, pool_pre_ping=True)
+
+
+def check(url: URL | None = None) -> None:
+    """Connect once; DatabaseError naming the database if that fails. Rasa's own SQL store
+    retries a missing database forever, so the servers are started only after this passes."""
+    url = url or database_url()
+    try:
+        with engine(url).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as error:  # every driver raises its own kind
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise DatabaseError(f"Cannot reach the conversation database {describe(url)}: {reason}") from None
+
+
+def main() -> int:
+    url = database_url()
+    try:
+        check(url)
+    except DatabaseError as error:
+        print(f"{error}\nStart the database, or set DB_URL to one that runs (README: Conversations).",
+              file=sys.stderr)
+        return 1
+    print(f"Conversations are kept in {describe(url)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

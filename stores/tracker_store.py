@@ -1,0 +1,65 @@
+"""Rasa's SQL tracker store, with three things added before anything is written.
+
+- Contact details in every stored event become placeholders (`pain_assistant.redaction`): user
+  text, parse data, slot values such as the leg check's free-text answers.
+- A "forget me" turn deletes the sender's whole conversation instead of storing it.
+- The database comes from `stores.database` (SQLite in var/ unless DB_URL or DB_HOST say otherwise).
+
+Rasa wraps every tracker store in its FailSafeTrackerStore: if the database goes away, a turn is
+still answered (the tracker starts afresh) and the error is logged; turns are stored again once
+the database is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from pain_assistant.redaction import redact_strings
+from stores import database
+from stores.log_redaction import redact_logs
+
+logger = logging.getLogger(__name__)
+
+FORGET_ME_INTENT = "forget_me"
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, domain: Any = None, event_broker: Any = None, **_: Any) -> None:
+        url = database.database_url()
+        if url.get_backend_name() == "sqlite":
+            database.engine(url)  # creates var/ for the file
+        redact_logs()
+        super().__init__(
+            domain=domain, dialect=url.drivername, host=url.host, port=url.port, db=url.database,
+            username=url.username, password=url.password, event_broker=event_broker,
+        )
+        logger.info("Conversations are kept in %s", database.describe(url))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if _asks_to_be_forgotten(tracker):
+            await self.forget(tracker.sender_id)
+            return
+        await super().save(tracker)
+
+    async def forget(self, sender_id: str) -> int:
+        """Delete every stored event of this sender; the number deleted."""
+        with self.session_scope() as session:
+            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            session.commit()
+        logger.info("Deleted the stored conversation of one sender on request (%d events)", deleted)
+        return deleted
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        for event in super()._additional_events(session, tracker):
+            yield Event.from_parameters(redact_strings(event.as_dict()))
+
+
+def _asks_to_be_forgotten(tracker: DialogueStateTracker) -> bool:
+    """Whether the turn being saved is the person's request to delete their data."""
+    latest = tracker.get_last_event_for(UserUttered)
+    return latest is not None and latest.intent_name == FORGET_ME_INTENT

@@ -1,0 +1,101 @@
+"""Conversations outlive the server, keep no contact details, and the HTTP API needs its token.
+
+A stack of its own (scripts/serve.sh on ports 5008, 5058 and 8088, as `make run` starts it) with
+a SQLite file of this test's own; stopped with SIGTERM and started again on the same file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import urllib.error
+import urllib.request
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import yaml
+
+from pain_assistant import knowledge
+from tests import servers
+
+PORTS = {"RASA_PORT": "5008", "ACTIONS_PORT": "5058", "WEBCHAT_PORT": "8088"}
+RASA_PORT = int(PORTS["RASA_PORT"])
+TOKEN = "a-token-for-the-test"
+DOMAIN = yaml.safe_load((servers.ROOT / "domain.yml").read_text())
+
+
+def question(slot: str) -> str:
+    return DOMAIN["responses"][f"utter_ask_{slot}"][0]["text"]
+
+
+class Stack:
+    def __init__(self, database: Path) -> None:
+        self.environment = {**PORTS, "DB_URL": f"sqlite:///{database}", "RASA_API_TOKEN": TOKEN}
+        self.process = None
+
+    def start(self) -> None:
+        with mock.patch.dict(os.environ, self.environment):
+            self.process = servers.start(["bash", "scripts/serve.sh"], RASA_PORT)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+        assert not any(servers.port_open(int(port)) for port in PORTS.values())
+
+    def ask(self, sender: str, message: str) -> str:
+        return servers.joined(servers.ask(sender, message, port=RASA_PORT))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("persist") / "conversations.db")
+    try:
+        stack.start()
+    except RuntimeError as error:
+        pytest.fail(f"the assistant did not start: {error}")
+    yield stack
+    if stack.process.poll() is None:
+        stack.stop()
+
+
+def get(path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://localhost:{RASA_PORT}{path}", timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_http_api_answers_only_with_its_token(stack):
+    stack.ask("api-check", "hello")
+    assert get("/conversations/api-check/tracker") == 401
+    assert get("/conversations/api-check/tracker?token=wrong") == 401
+    assert get(f"/conversations/api-check/tracker?token={TOKEN}") == 200
+
+
+def test_a_conversation_continues_after_a_restart_and_its_rows_hold_no_contact_details(stack):
+    sender = "persist-1"
+    assert knowledge.load()["leg_pain"].see_clinician in stack.ask(sender, "why do my legs hurt")
+    assert question("check_sudden") in stack.ask(sender, "check my leg pain")
+    assert question("check_one_leg_swollen") in stack.ask(sender, "no")
+    assert knowledge.load()["ms_hug"].see_clinician in stack.ask("persist-2", "what is the ms hug")
+    stack.ask("contact-details", "email me at jo.bloggs@example.org or call 07700 900123 about my leg pain")
+
+    stack.stop()
+    stack.start()
+
+    assert question("check_fever") in stack.ask(sender, "no"), "the form goes on where it was"
+    assert "what is known about leg pain" in stack.ask(sender, "just tell me about the pain")
+    more = knowledge.load()["ms_hug"].more.split("\n\n")[0]
+    assert more in stack.ask("persist-2", "tell me more"), "the last topic is remembered"
+
+    database = Path(stack.environment["DB_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as connection:
+        stored = [json.loads(data) for (data,) in connection.execute("SELECT data FROM events")]
+        senders = {sender for (sender,) in connection.execute("SELECT DISTINCT sender_id FROM events")}
+    assert {"persist-1", "persist-2", "contact-details"} <= senders
+    text = json.dumps(stored)
+    assert "jo.bloggs@example.org" not in text and "07700 900123" not in text and "900123" not in text
+    assert "[email]" in text and "[phone]" in text
