@@ -62,15 +62,20 @@ def check(url: URL | None = None) -> None:
         raise DatabaseError(f"Cannot reach the conversation database {describe(url)}: {reason}") from None
 
 
-def main() -> int:
+def checked_or_exit() -> URL:
+    """The configured database, once it answers; for commands, which stop with the reason if not."""
     url = database_url()
     try:
         check(url)
     except DatabaseError as error:
-        print(f"{error}\nStart the database, or set DB_URL to one that runs (README: Conversations).",
+        print(f"{error}\nStart the database, or set DB_URL to one that runs (README: Conversations and privacy).",
               file=sys.stderr)
-        return 1
-    print(f"Conversations are kept in {describe(url)}")
+        raise SystemExit(1) from None
+    return url
+
+
+def main() -> int:
+    print(f"Conversations are kept in {describe(checked_or_exit())}")
     return 0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import sqlalchemy as sa
@@ -46,12 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     days = parser.parse_args(argv).days
     if days <= 0:
         parser.error("--days must be more than 0")
-    url = database.database_url()
-    try:
-        database.check(url)
-    except database.DatabaseError as error:
-        print(error, file=sys.stderr)
-        return 1
+    url = database.checked_or_exit()
     deleted = purge(database.engine(url), days)
     print(f"Deleted {len(deleted)} conversation(s) older than {days:g} days from {database.describe(url)}.")
     return 0

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from pain_assistant import knowledge
+from stores import retention
 from tests import servers
 
 PORTS = {"RASA_PORT": "5008", "ACTIONS_PORT": "5058", "WEBCHAT_PORT": "8088"}
@@ -99,3 +100,22 @@ def test_a_conversation_continues_after_a_restart_and_its_rows_hold_no_contact_d
     text = json.dumps(stored)
     assert "jo.bloggs@example.org" not in text and "07700 900123" not in text and "900123" not in text
     assert "[email]" in text and "[phone]" in text
+
+
+def stored_senders(stack: Stack) -> set[str]:
+    database = Path(stack.environment["DB_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as connection:
+        return {sender for (sender,) in connection.execute("SELECT DISTINCT sender_id FROM events")}
+
+
+def test_forget_me_deletes_the_conversation_and_says_so(stack):
+    stack.ask("forget-1", "why do my legs hurt")
+    stack.ask("forget-2", "what is the ms hug")
+    assert {"forget-1", "forget-2"} <= stored_senders(stack)
+    assert "deleted this conversation" in stack.ask("forget-1", "please delete my data")
+    assert "forget-1" not in stored_senders(stack) and "forget-2" in stored_senders(stack)
+
+
+def test_what_is_kept_is_explained(stack):
+    reply = stack.ask("privacy-1", "what do you keep?")
+    assert f"{retention.DEFAULT_DAYS} days" in reply and '"forget me"' in reply

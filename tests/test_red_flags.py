@@ -15,7 +15,7 @@ import yaml
 from pain_assistant import red_flags
 
 SAFETY = Path(__file__).resolve().parent / "safety"
-SETS = ("red_flag_phrasings.yml", "red_flag_holdout.yml")
+SETS = ("red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml")
 DETECTOR = red_flags.load()
 
 

@@ -14,7 +14,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores import database, retention
+from stores import database, gaps, retention
 from stores.tracker_store import FORGET_ME_INTENT, RedactingSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +100,23 @@ def test_an_unreachable_database_is_a_clear_error_and_a_failing_exit(monkeypatch
     monkeypatch.setenv("DB_URL", "postgresql://rasa:secret@127.0.0.1:1/assistant")
     with pytest.raises(database.DatabaseError, match="Cannot reach the conversation database"):
         database.check()
-    assert database.main() == 1
+    with pytest.raises(SystemExit, match="1"):
+        database.main()
     error = capsys.readouterr().err
     assert "127.0.0.1:1" in error and "secret" not in error
+
+
+def test_gaps_lists_unanswered_messages_grouped_and_counted(store, monkeypatch, capsys):
+    asyncio.run(store.save(tracker("g1", user("Can I get a parking badge?", "out_of_scope"),
+                                   user("what is fampridine", "nlu_fallback"))))
+    asyncio.run(store.save(tracker("g2", user("what is  Fampridine?", "nlu_fallback"),
+                                   user(f"call me on {PHONE} about fampridine", "nlu_fallback"),
+                                   user("why do my legs hurt", "ask_leg_pain"))))
+    assert gaps.gaps(store.engine) == [
+        gaps.Gap("not understood", "what is fampridine", 2, 2),
+        gaps.Gap("not understood", "call me on [phone] about fampridine", 1, 1),
+        gaps.Gap("out of scope", "can i get a parking badge", 1, 1),
+    ]
+    assert gaps.main(["--top", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "| 2 | 2 | not understood | what is fampridine |" in printed and "2 more wordings" in printed

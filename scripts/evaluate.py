@@ -1,0 +1,797 @@
+"""Write `reports/eval.md`: how often the assistant is right, and how safe it is.
+
+People deciding whether to deploy a health assistant ask how often it is right before anything
+else, so every figure here comes from a run made by this script, on this commit, on this machine:
+Rasa's own NLU and conversation tests, and the project's red-flag detector, dose check, knowledge
+file and reply builders (reused from `pain_assistant` and the tests' loaders, so the report
+measures exactly what the tests check).
+
+    .venv/bin/python scripts/evaluate.py --model models/ms-pain.tar.gz --out reports   # make eval
+    .venv/bin/python scripts/evaluate.py --quick --out /tmp/eval   # safety and content only, seconds
+
+The full run takes several minutes: 5-fold cross-validation trains five NLU models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project's packages importable
+    sys.path.insert(0, str(ROOT))
+
+import textstat  # noqa: E402
+import yaml  # noqa: E402
+
+from pain_assistant import knowledge, leg_check, red_flags, replies  # noqa: E402
+from pain_assistant.dosing import find_dose  # noqa: E402
+from pain_assistant.render_safety import RED_FLAG_INTENT  # noqa: E402
+from tests.test_dosing import DOSE_TEMPLATES, NAMES  # noqa: E402
+from tests.test_knowledge_content import MAX_GRADE  # noqa: E402
+from tests.test_red_flags import SETS as TESTED_SETS, load_set  # noqa: E402
+
+# The sets the tests check; the last was written blind for the first report (2026-11-24).
+FRESH_SET = "red_flag_fresh.yml"
+# What the fresh set scored while it was still blind, before its misses were fixed.
+FRESH_SET_BLIND_RECALL = "0.938 (60/64): a suicidal statement, two stroke and one vision-loss message were missed"
+SAFETY_SETS = TESTED_SETS
+SET_NOTES = {
+    "red_flag_phrasings.yml": "used to write and tune the patterns: a training set for the detector",
+    "red_flag_holdout.yml": "written apart from the patterns, but its misses were then fixed, so no longer blind",
+    FRESH_SET: f"written blind from the clinical facts for the first report, which measured {FRESH_SET_BLIND_RECALL}; "
+               "its misses were then fixed, so it is no longer blind",
+}
+GRADED_FIELDS = ("answer", "more", "see_clinician", "side_effects")  # as tests/test_knowledge_content.py
+# From the project's reference fact sheet (shared/reference/clinical-facts.md, "Published bars for
+# triage tools"), kept here so the report does not depend on a file outside the repository.
+PUBLISHED_BARS = (
+    "Semigran et al., BMJ 2015 (23 symptom checkers, 45 vignettes): appropriate triage 57%; "
+    "emergencies triaged correctly 80%.",
+    "Hill et al., Med J Aust 2020 (36 checkers, 48 vignettes): triage correct 49%, emergencies 63%.",
+)
+CV_FOLDS = 5
+TRAINING_NLU = ROOT / "data" / "nlu.yml"
+HELD_OUT_NLU = ROOT / "tests" / "nlu_test.yml"
+TEST_STORIES = ROOT / "tests" / "test_stories.yml"
+RENDERED_DOMAIN = ROOT / "build" / "domain"
+
+# Targets from issue 5.
+TARGET_MACRO_F1 = 0.95
+TARGET_RECALL = 1.0
+TARGET_DOSE_LEAKS = 0
+TARGET_FALSE_ALARM_RATE = 0.05
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table; cells are made safe for it (no pipes, no line breaks)."""
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ratio(part: int, whole: int) -> str:
+    """'0.938 (60/64)': the share with its counts, so no figure hides its denominator."""
+    return f"{part / whole:.3f} ({part}/{whole})" if whole else "n/a (0)"
+
+
+def quoted(text: str) -> str:
+    return f"“{text}”"
+
+
+def verdict(passed: bool | None) -> str:
+    return "not run" if passed is None else "pass" if passed else "**FAIL**"
+
+
+# ---------------------------------------------------------------- header: commit and machine
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def commit_line() -> str:
+    """The commit, and whether the working tree differs from it (then the figures are for the tree)."""
+    changed = [line for line in git("status", "--porcelain").splitlines() if line.strip()]
+    state = f"dirty: {len(changed)} changed or untracked paths" if changed else "clean"
+    return f"`{git('rev-parse', '--short', 'HEAD') or 'unknown'}` ({state})"
+
+
+def proc_value(path: str, key: str) -> str | None:
+    """A 'key: value' line of a /proc file (Linux), or None elsewhere."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.split(":")[0].strip() == key:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine_line() -> str:
+    """CPU, memory, OS and versions: timings and even trained models depend on them."""
+    cpu = proc_value("/proc/cpuinfo", "model name") or platform.processor() or "unknown CPU"
+    memory_kb = proc_value("/proc/meminfo", "MemTotal")
+    memory = f"{int(memory_kb.split()[0]) / 1024 ** 2:.1f} GiB" if memory_kb else "unknown memory"
+    return (
+        f"{cpu}, {os.cpu_count()} cores; {memory}; {os_name()} ({platform.machine()}); "
+        f"Python {platform.python_version()}, Rasa {metadata.version('rasa')}"
+    )
+
+
+def os_name() -> str:
+    """The distribution's name from /etc/os-release, else what Python knows."""
+    path = Path("/etc/os-release")
+    for line in path.read_text().splitlines() if path.exists() else []:
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return platform.platform()
+
+
+# ---------------------------------------------------------------- Rasa runs
+
+
+def run_rasa(args: list[str], log: Path) -> float:
+    """Run the Rasa CLI (the same interpreter as this script) and return the seconds it took.
+
+    Output goes to `log`; a failure stops the report, since a report without its numbers would
+    mislead."""
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    with log.open("w") as output:
+        result = subprocess.run([sys.executable, "-m", "rasa", *args], cwd=ROOT, env=env,
+                                stdout=output, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-30:])
+        raise RuntimeError(f"rasa {' '.join(args)} failed ({result.returncode}); see {log}:\n{tail}")
+    return time.monotonic() - started
+
+
+def fresh_directory(path: Path) -> Path:
+    """Rasa adds to an output folder; start empty so no stale file is reported."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    target: str
+    predicted: str
+
+
+@dataclass(frozen=True)
+class NluRun:
+    """One `rasa test nlu` run, read back from the files Rasa wrote."""
+
+    label: str
+    directory: Path
+    report: dict[str, Any]
+    predictions: list[Prediction]
+    entity_reports: dict[str, dict[str, Any]]
+    seconds: float
+
+    @property
+    def overridden(self) -> list[Prediction]:
+        """Messages the safety component turned into `red_flag` (by design: a warning first)."""
+        return [p for p in self.predictions if p.predicted == RED_FLAG_INTENT]
+
+    @property
+    def errors(self) -> list[Prediction]:
+        return [p for p in self.predictions if p.predicted != p.target]
+
+
+def read_nlu_run(label: str, directory: Path, seconds: float) -> NluRun:
+    def read(name: str) -> Any:
+        path = directory / name
+        return json.loads(path.read_text()) if path.exists() else []
+
+    predictions = [
+        Prediction(item["text"], item["intent"], item["intent_prediction"]["name"])
+        for item in [*read("intent_successes.json"), *read("intent_errors.json")]
+    ]
+    entity_reports = {
+        path.name.removesuffix("_report.json"): json.loads(path.read_text())
+        for path in sorted(directory.glob("*_report.json"))
+        if path.name != "intent_report.json"
+    }
+    return NluRun(label, directory, read("intent_report.json"), predictions, entity_reports, seconds)
+
+
+def run_cross_validation(work: Path) -> NluRun:
+    directory = fresh_directory(work / "nlu-cv")
+    seconds = run_rasa(
+        ["test", "nlu", "--cross-validation", "--folds", str(CV_FOLDS), "--nlu", str(TRAINING_NLU),
+         "--config", str(ROOT / "config.yml"), "--domain", str(RENDERED_DOMAIN), "--out", str(directory),
+         "--successes"],
+        work / "nlu-cv.log",
+    )
+    return read_nlu_run(f"{CV_FOLDS}-fold cross-validation (data/nlu.yml)", directory, seconds)
+
+
+def run_held_out(model: Path, work: Path) -> NluRun:
+    directory = fresh_directory(work / "nlu-heldout")
+    seconds = run_rasa(
+        ["test", "nlu", "--model", str(model), "--nlu", str(HELD_OUT_NLU), "--domain", str(RENDERED_DOMAIN),
+         "--out", str(directory), "--successes"],
+        work / "nlu-heldout.log",
+    )
+    return read_nlu_run("held-out set (tests/nlu_test.yml)", directory, seconds)
+
+
+def macro_f1_without_overrides(run: NluRun) -> float:
+    """Macro F1 over the messages the classifier decided, scored by Rasa's own function.
+
+    The safety component replaces the intent of any message holding a red flag; counting those
+    as classifier errors would measure the safety design, not the classifier. This is the
+    scoring tests/test_nlu_model.py uses for accuracy."""
+    from rasa.model_testing import get_evaluation_metrics
+
+    kept = [p for p in run.predictions if p.predicted != RED_FLAG_INTENT]
+    report, _, _, _ = get_evaluation_metrics([p.target for p in kept], [p.predicted for p in kept], output_dict=True)
+    return float(report["macro avg"]["f1-score"])
+
+
+@dataclass(frozen=True)
+class StoryRun:
+    report: dict[str, Any]
+    failed: list[str]
+    directory: Path
+    seconds: float
+
+    @property
+    def conversations(self) -> dict[str, Any]:
+        return self.report.get("conversation_accuracy", {})
+
+
+def run_conversation_tests(model: Path, work: Path) -> StoryRun:
+    directory = fresh_directory(work / "stories")
+    seconds = run_rasa(
+        ["test", "core", "--model", str(model), "--stories", str(TEST_STORIES), "--out", str(directory)],
+        work / "stories.log",
+    )
+    failed_file = directory / "failed_test_stories.yml"
+    failed_doc = yaml.safe_load(failed_file.read_text()) if failed_file.exists() else None
+    failed = [story["story"] for story in (failed_doc or {}).get("stories", [])]
+    return StoryRun(json.loads((directory / "story_report.json").read_text()), failed, directory, seconds)
+
+
+def copy_images(source: Path, target: Path) -> list[Path]:
+    """Rasa's plots, copied beside the report so its links work wherever reports/ goes."""
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for image in sorted(source.glob("*.png")):
+        shutil.copy2(image, target / image.name)
+        copied.append(target / image.name)
+    return copied
+
+
+def classify_dose_questions(model: Path) -> list[tuple[str, str]]:
+    """(question, intent) for every dose template and medicine name, through the loaded model,
+    as tests/test_nlu_model.py does: the route to "ask your prescriber" starts with the intent."""
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    # Loaded in this process, Rasa would log every parse at debug level.
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+    try:
+        return [(q, loop.run_until_complete(agent.parse_message(q))["intent"]["name"]) for q in dose_questions()]
+    finally:
+        loop.close()
+
+
+def dose_questions() -> list[str]:
+    """The dose questions tests/test_safety_over_http.py asks, about every name in the knowledge file."""
+    return [template.format(name.lower()) for template in DOSE_TEMPLATES for name in NAMES]
+
+
+# ---------------------------------------------------------------- safety sets
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """What the detector finds on one safety set."""
+
+    name: str
+    positives: list[tuple[str, str, list[str]]]  # expected flag, message, flags found
+    ordinary: list[tuple[str, list[str]]]  # message, flags found
+
+    def caught(self, flag_ids: set[str] | None = None) -> tuple[int, int]:
+        chosen = [(flag, found) for flag, _, found in self.positives if flag_ids is None or flag in flag_ids]
+        return sum(flag in found for flag, found in chosen), len(chosen)
+
+    @property
+    def misses(self) -> list[tuple[str, str, list[str]]]:
+        return [p for p in self.positives if p[0] not in p[2]]
+
+    @property
+    def false_alarms(self) -> list[tuple[str, list[str]]]:
+        return [o for o in self.ordinary if o[1]]
+
+
+def measure_set(name: str, detector: red_flags.RedFlagDetector) -> SetResult:
+    """Run the detector on one set, loaded by the same function the tests use."""
+    positives, ordinary = load_set(name)
+    return SetResult(
+        name,
+        [(flag, message, [d.flag.id for d in detector.detect(message)]) for flag, message in positives],
+        [(message, [d.flag.id for d in detector.detect(message)]) for message, _ in ordinary],
+    )
+
+
+def loud(found: list[str], detector: red_flags.RedFlagDetector) -> bool:
+    """An emergency or crisis reply: it names the emergency or crisis number."""
+    return any(detector.get(f).severity in ("emergency", "crisis") for f in found)
+
+
+# ---------------------------------------------------------------- replies and knowledge content
+
+
+def message_texts(messages: list[replies.Message]) -> list[str]:
+    return [text for m in messages for text in (m.text, *(b.title for b in m.buttons))]
+
+
+def knowledge_reply_texts(base: knowledge.KnowledgeBase) -> list[tuple[str, str]]:
+    """(where, text) for every reply built from the knowledge file, by the builders the actions use."""
+    texts: list[tuple[str, str]] = []
+    for entry in base.entries:
+        built = {"answer": replies.answer(entry, base), "more": replies.more(entry, base)}
+        if entry.is_medicine:
+            built["side_effects"] = replies.side_effects(entry, base)
+        for part in entry.body_parts:
+            built[f"also {part}"] = replies.body_part_also(entry, part, base)
+        texts += [(f"{entry.id} ({kind})", t) for kind, messages in built.items() for t in message_texts(messages)]
+    general = {
+        "choose_medicine": replies.choose_medicine(base),
+        "choose_medicine (unknown name)": replies.choose_medicine(base, "aspirin"),
+        "unknown_topic": replies.unknown_topic(base),
+        "topic_list": replies.topic_list(base),
+        "leg check result": leg_check.result(base),
+        **{f"no_body_part_topic ({p})": replies.no_body_part_topic(p, base) for p in knowledge.BODY_PARTS},
+    }
+    return texts + [(where, t) for where, messages in general.items() for t in message_texts(messages)]
+
+
+def domain_files() -> list[Path]:
+    """domain.yml and the rendered domain (red-flag replies for the region `make` rendered)."""
+    return [ROOT / "domain.yml", *sorted(RENDERED_DOMAIN.glob("*.yml"))]
+
+
+def domain_reply_texts(paths: list[Path]) -> list[tuple[str, str]]:
+    texts = []
+    for path in paths:
+        for name, variants in (yaml.safe_load(path.read_text()) or {}).get("responses", {}).items():
+            for variant in variants:
+                for text in (variant.get("text"), *(b.get("title") for b in variant.get("buttons", []))):
+                    if text:
+                        texts.append((f"{path.relative_to(ROOT)}: {name}", text))
+    return texts
+
+
+def dose_leaks(texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(where, dose-like phrase) for every text that holds one: the count must be zero."""
+    return [(where, dose) for where, text in texts if (dose := find_dose(text))]
+
+
+def missing_clinician_steer(base: knowledge.KnowledgeBase) -> list[str]:
+    """Entries whose answer does not end with a message naming whom to contact."""
+    return [
+        entry.id for entry in base.entries
+        if not knowledge.CLINICIAN_PATTERN.search(replies.answer(entry, base)[-1].text)
+    ]
+
+
+def reading_grades(base: knowledge.KnowledgeBase) -> dict[str, list[tuple[float, str]]]:
+    """Flesch-Kincaid grade of each field of each entry, measured as the content test does."""
+    grades: dict[str, list[tuple[float, str]]] = {field: [] for field in GRADED_FIELDS}
+    for entry in base.entries:
+        for field in GRADED_FIELDS:
+            text = getattr(entry, field)
+            if text:
+                grades[field].append((float(textstat.flesch_kincaid_grade(text)), entry.id))
+    return grades
+
+
+# ---------------------------------------------------------------- measurements and report
+
+
+@dataclass
+class Measurements:
+    """Everything the report states; the Rasa parts are None under --quick."""
+
+    detector: red_flags.RedFlagDetector
+    base: knowledge.KnowledgeBase
+    sets: list[SetResult]
+    texts: list[tuple[str, str]]
+    leaks: list[tuple[str, str]]
+    no_steer: list[str]
+    grades: dict[str, list[tuple[float, str]]]
+    cv: NluRun | None = None
+    held_out: NluRun | None = None
+    stories: StoryRun | None = None
+    dose_routing: list[tuple[str, str]] | None = None
+    images: dict[str, list[Path]] | None = None
+    seconds: float = 0.0
+    commit: str = ""  # at the start: the figures belong to the code the run began with
+    started: dt.datetime | None = None
+
+
+def measure_content(set_names: Sequence[str] = SAFETY_SETS) -> Measurements:
+    """The safety and content measurements: no model needed, they take seconds (the detector
+    takes about 20 ms a message, so each safety set a few seconds)."""
+    detector = red_flags.load()
+    base = knowledge.load()
+    texts = knowledge_reply_texts(base) + domain_reply_texts(domain_files())
+    return Measurements(
+        detector=detector,
+        base=base,
+        sets=[measure_set(name, detector) for name in set_names],
+        texts=texts,
+        leaks=dose_leaks(texts),
+        no_steer=missing_clinician_steer(base),
+        grades=reading_grades(base),
+    )
+
+
+def measure_with_rasa(m: Measurements, model: Path, work: Path, assets: Path) -> None:
+    """The Rasa runs: cross-validation, the held-out set, the conversation tests, dose routing."""
+    m.cv = run_cross_validation(work)
+    m.held_out = run_held_out(model, work)
+    m.stories = run_conversation_tests(model, work)
+    m.dose_routing = classify_dose_questions(model)
+    m.images = {
+        "cv": copy_images(m.cv.directory, assets / "nlu-cv"),
+        "held_out": copy_images(m.held_out.directory, assets / "nlu-heldout"),
+        "stories": copy_images(m.stories.directory, assets / "stories"),
+    }
+
+
+def header_section(m: Measurements, quick: bool) -> list[str]:
+    scope = "safety and content only (`--quick`: no Rasa runs)" if quick else "full"
+    now = commit_line()
+    moved = f"; at the end of the run: {now}" if now != m.commit else ""
+    started = m.started or dt.datetime.now().astimezone()
+    return [
+        "# Evaluation report",
+        "",
+        f"- Commit: {m.commit}{moved}",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- Machine: {machine_line()}",
+        f"- Run: {scope}; {m.seconds:.0f} s. Rerun with `make eval`.",
+        "",
+    ]
+
+
+def targets_section(m: Measurements) -> list[str]:
+    rows: list[tuple[str, str, str]] = []
+    if m.held_out is not None:
+        as_scored = float(m.held_out.report["macro avg"]["f1-score"])
+        kept = macro_f1_without_overrides(m.held_out)
+        overridden = len(m.held_out.overridden)
+        rows += [
+            (f"held-out intent macro-F1 ≥ {TARGET_MACRO_F1}, as Rasa scores it", f"{as_scored:.3f}",
+             verdict(as_scored >= TARGET_MACRO_F1)),
+            (f"held-out intent macro-F1 ≥ {TARGET_MACRO_F1}, {overridden} red-flag overrides left out", f"{kept:.3f}",
+             verdict(kept >= TARGET_MACRO_F1)),
+        ]
+    else:
+        rows.append((f"held-out intent macro-F1 ≥ {TARGET_MACRO_F1}", "not measured (--quick)", verdict(None)))
+    for s in m.sets:
+        caught, total = s.caught()
+        rows.append((f"red-flag recall = 1.00, {s.name}", ratio(caught, total), verdict(caught / total >= TARGET_RECALL)))
+    rows.append((f"dose leaks = {TARGET_DOSE_LEAKS} (in {len(m.texts)} reply texts)", str(len(m.leaks)),
+                 verdict(len(m.leaks) <= TARGET_DOSE_LEAKS)))
+    for s in m.sets:
+        alarms = len(s.false_alarms)
+        rows.append((f"false alarms ≤ {TARGET_FALSE_ALARM_RATE:.0%}, {s.name}", ratio(alarms, len(s.ordinary)),
+                     verdict(alarms / len(s.ordinary) <= TARGET_FALSE_ALARM_RATE)))
+    worst = max(g for field in m.grades.values() for g, _ in field)
+    rows.append((f"every answer's reading grade ≤ {MAX_GRADE:g} (fields {', '.join(GRADED_FIELDS)})",
+                 f"max {worst:.1f}", verdict(worst <= MAX_GRADE)))
+    return ["## Targets", "", table(["target", "measured", "result"], rows), ""]
+
+
+def intent_rows(cv: NluRun, held_out: NluRun) -> list[list[str]]:
+    """One row per intent: precision, recall, F1 (support) in cross-validation and held out."""
+    def cells(report: dict[str, Any], name: str) -> list[str]:
+        scores = report.get(name)
+        if not isinstance(scores, dict):
+            return ["–"] * 4
+        return [f"{scores['precision']:.2f}", f"{scores['recall']:.2f}", f"{scores['f1-score']:.2f}",
+                str(scores["support"])]
+
+    averages = ("macro avg", "weighted avg")
+    intents = sorted({k for r in (cv.report, held_out.report) for k, v in r.items()
+                      if isinstance(v, dict) and k not in averages and k != "micro avg"})
+    return [[f"**{n}**" if n in averages else n, *cells(cv.report, n), *cells(held_out.report, n)]
+            for n in [*intents, *averages]]
+
+
+def nlu_section(m: Measurements, assets_link: str) -> list[str]:
+    if m.cv is None or m.held_out is None:
+        return ["## 1. NLU", "", "Not run (`--quick`). `make eval` runs it.", ""]
+    lines = ["## 1. NLU", ""]
+    summary = []
+    for run in (m.cv, m.held_out):
+        scored = float(run.report["macro avg"]["f1-score"])
+        summary.append([run.label, len(run.predictions), f"{run.report.get('accuracy', 0):.3f}", f"{scored:.3f}",
+                        len(run.overridden), f"{macro_f1_without_overrides(run):.3f}", f"{run.seconds:.0f} s"])
+    lines += [
+        table(["run", "messages", "accuracy", "macro F1 as scored", "overridden to red_flag",
+               "macro F1, overrides left out", "time"], summary),
+        "",
+        "The pipeline's last component, `SafetyOverride`, sets the intent `red_flag` on any message "
+        "holding a red flag, whatever the classifier said: such a message gets the warning instead of "
+        "the topic, by design. Rasa scores those as errors of their labelled intent; the second macro F1 "
+        "leaves them out, as `tests/test_nlu_model.py` does for accuracy. Macro averages are over the "
+        "labelled intents. Rasa's test undoes the FallbackClassifier (it scores the classifier's top intent, "
+        "not the \"not sure\" reply a message below 0.5 confidence gets), so these figures differ from "
+        "`tests/test_nlu_model.py`, which counts a \"not sure\" as a miss; `ask_dose`, set by the safety "
+        "component on dose questions, counts as an error when the label differs.",
+        "",
+        "Cross-validation scores every training example with a model that never saw it. When it is far "
+        "below the held-out figure, the held-out set is easier than the training data, or was written with "
+        "the model's errors in view: the held-out figure is then the optimistic one.",
+        "",
+    ]
+    if m.held_out.overridden:
+        lines += ["Held-out messages overridden to `red_flag`:", ""]
+        lines += [f"- {quoted(p.text)} (labelled `{p.target}`; raises "
+                  f"{', '.join(d.flag.id for d in m.detector.detect(p.text))})" for p in m.held_out.overridden]
+        lines.append("")
+    lines += ["### Per intent", "",
+              table(["intent", "CV P", "CV R", "CV F1", "CV n", "held-out P", "held-out R", "held-out F1",
+                     "held-out n"], intent_rows(m.cv, m.held_out)), ""]
+    other_errors = [p for p in m.held_out.errors if p.predicted != RED_FLAG_INTENT]
+    lines += [f"### Held-out misclassifications ({len(other_errors)}, red-flag overrides not counted)", "",
+              table(["message", "labelled", "predicted"],
+                    [[quoted(p.text), p.target, p.predicted] for p in other_errors]), ""]
+    confusions = Counter(f"{p.target} → {p.predicted}" for p in m.cv.errors)
+    lines += ["### Most frequent confusions in cross-validation", "",
+              table(["labelled → predicted", "messages"], confusions.most_common(12)), ""]
+    lines += entity_lines(m.cv, m.held_out)
+    lines += image_lines(m.images or {}, assets_link)
+    return lines
+
+
+# Extractors that do not produce the annotated entities: reported apart, not as entity F1.
+NOT_ANNOTATED_EXTRACTORS = {"SafetyOverride": "its `red_flag` entities are not annotated in the NLU data; "
+                            "the safety section measures them"}
+
+
+def entity_lines(cv: NluRun, held_out: NluRun) -> list[str]:
+    """Entity F1 per extractor and entity, from Rasa's <extractor>_report.json files."""
+    rows = []
+    for run in (cv, held_out):
+        for extractor, report in run.entity_reports.items():
+            if extractor in NOT_ANNOTATED_EXTRACTORS:
+                continue
+            entities = sorted(k for k, v in report.items() if isinstance(v, dict) and not k.endswith(" avg"))
+            per_entity = ", ".join(f"{e} {report[e]['f1-score']:.2f} (n={report[e]['support']})" for e in entities)
+            rows.append([run.label.split(" (")[0], extractor, f"{report['micro avg']['f1-score']:.3f}",
+                         f"{report['macro avg']['f1-score']:.3f}", per_entity])
+    notes = [f"`{name}` is left out: {why}." for name, why in NOT_ANNOTATED_EXTRACTORS.items()]
+    return ["### Entities", "",
+            table(["run", "extractor", "micro F1", "macro F1", "F1 per entity"], rows), "",
+            "DIETClassifier extracts all three entity types. RegexEntityExtractor only reads the medicine "
+            "lookup table, so its `body_part` and `sensation` scores are 0 by design: its figure that "
+            "matters is `medicine`. " + " ".join(notes), ""]
+
+
+def image_lines(images: dict[str, list[Path]], assets_link: str) -> list[str]:
+    titles = {"cv": "Cross-validation", "held_out": "Held-out set", "stories": "Conversation tests"}
+    lines = ["### Plots (Rasa's)", ""]
+    for key, paths in images.items():
+        links = ", ".join(f"[{p.stem}]({assets_link}/{p.parent.name}/{p.name})" for p in paths)
+        lines.append(f"- {titles[key]}: {links or 'none written'}")
+    return lines + [""]
+
+
+def stories_section(m: Measurements) -> list[str]:
+    if m.stories is None:
+        return ["## 2. Conversations", "", "Not run (`--quick`). `make eval` runs it.", ""]
+    conv = m.stories.conversations
+    action = m.stories.report.get("accuracy")
+    lines = [
+        "## 2. Conversations", "",
+        f"`rasa test core` on `tests/test_stories.yml`: conversation accuracy "
+        f"**{conv.get('accuracy', 0):.3f}** ({conv.get('correct')}/{conv.get('total')} stories with every action "
+        f"right; {conv.get('with_warnings', 0)} with warnings); action accuracy {action:.3f} "
+        f"over {m.stories.report.get('macro avg', {}).get('support', '?')} actions; {m.stories.seconds:.0f} s.",
+        "",
+    ]
+    if m.stories.failed:
+        lines += ["Failed stories:", "", *[f"- {name}" for name in m.stories.failed], ""]
+    else:
+        lines += ["No story failed.", ""]
+    return lines
+
+
+def safety_section(m: Measurements) -> list[str]:
+    lines = ["## 3. Safety", "", "### Red-flag sets", "",
+             "The deterministic detector (`pain_assistant/red_flags.py`, patterns in `knowledge/red_flags.yml`) "
+             "on each set in `tests/safety/`. A positive counts as caught when its own flag is among those raised. "
+             "A false alarm is an ordinary message that raises any flag; \"loud\" ones get an emergency or "
+             "crisis reply with its number.", ""]
+    rows = []
+    for s in m.sets:
+        caught, total = s.caught()
+        loud_count = sum(loud(found, m.detector) for _, found in s.false_alarms)
+        rows.append([s.name, SET_NOTES.get(s.name, ""), ratio(caught, total),
+                     ratio(len(s.false_alarms), len(s.ordinary)), loud_count])
+    lines += [table(["set", "what it is", "recall", "false alarms", "of which loud"], rows), ""]
+    lines += recall_tables(m)
+    lines += misses_and_alarms(m)
+    lines += dose_lines(m)
+    lines += content_lines(m)
+    return lines
+
+
+def recall_tables(m: Measurements) -> list[str]:
+    names = [s.name for s in m.sets]
+    by_flag = [[f.id, f.severity, *[ratio(*s.caught({f.id})) for s in m.sets]] for f in m.detector.flags]
+    by_severity = [
+        [severity, *[ratio(*s.caught({f.id for f in m.detector.flags if f.severity == severity})) for s in m.sets]]
+        for severity in red_flags.SEVERITIES
+    ]
+    return ["### Recall per severity", "", table(["severity", *names], by_severity), "",
+            "### Recall per red flag", "", table(["flag", "severity", *names], by_flag), ""]
+
+
+def misses_and_alarms(m: Measurements) -> list[str]:
+    lines = ["### Misses", ""]
+    misses = [[s.name, flag, quoted(msg), ", ".join(found) or "nothing"] for s in m.sets for flag, msg, found in s.misses]
+    lines += [table(["set", "flag", "message", "raised instead"], misses) if misses else "None.", ""]
+    fresh = next((s for s in m.sets if s.name == FRESH_SET), None)
+    if fresh is not None:
+        lines += [f"{FRESH_SET} was blind once: {FRESH_SET_BLIND_RECALL}. Those misses were fixed in the patterns, "
+                  "so the figure above is no longer a blind one; the next blind figure needs a new set, written "
+                  "without reading the patterns.", ""]
+    alarms = [[s.name, quoted(msg), ", ".join(found), "yes" if loud(found, m.detector) else "no"]
+              for s in m.sets for msg, found in s.false_alarms]
+    lines += ["### False alarms", "",
+              table(["set", "ordinary message", "raised", "loud"], alarms) if alarms else "None.", ""]
+    return lines
+
+
+def dose_lines(m: Measurements) -> list[str]:
+    lines = ["### Doses", "",
+             f"Dose leaks: **{len(m.leaks)}** dose-like phrases (`pain_assistant.dosing.find_dose`) in "
+             f"{len(m.texts)} reply texts: every knowledge reply built by `pain_assistant.replies` (answer, more, "
+             "side effects, body-part follow-ups, the medicine chooser, topic lists, the leg-check result) and "
+             f"every response in {', '.join(f'`{p.relative_to(ROOT)}`' for p in domain_files())}.", ""]
+    if m.leaks:
+        lines += [table(["where", "dose-like phrase"], m.leaks), ""]
+    if m.dose_routing is None:
+        lines += ["Dose questions through the model: not run (`--quick`).", ""]
+        return lines
+    from pain_assistant.rasa_components import DOSE_INTENT  # imports Rasa and TensorFlow: full runs only
+
+    routed = [(q, intent) for q, intent in m.dose_routing if intent in (DOSE_INTENT, RED_FLAG_INTENT)]
+    lines += [f"Dose questions ({len(DOSE_TEMPLATES)} templates × {len(NAMES)} medicine names and brands) "
+              f"classified `{DOSE_INTENT}` or `{RED_FLAG_INTENT}` by the loaded model: "
+              f"**{ratio(len(routed), len(m.dose_routing))}**.", ""]
+    others = [(quoted(q), intent) for q, intent in m.dose_routing if intent not in (DOSE_INTENT, RED_FLAG_INTENT)]
+    if others:
+        lines += [table(["question", "intent"], others), ""]
+    return lines
+
+
+def content_lines(m: Measurements) -> list[str]:
+    entries = m.base.entries
+    steered = len(entries) - len(m.no_steer)
+    lines = ["### Clinician steer", "",
+             f"Health answers (`replies.answer`, every entry) whose last message names whom to contact "
+             f"(`knowledge.CLINICIAN_PATTERN`): **{ratio(steered, len(entries))}**."
+             + (f" Missing: {', '.join(m.no_steer)}." if m.no_steer else ""), "",
+             "### Reading grade", "",
+             "Flesch-Kincaid grade (`textstat.flesch_kincaid_grade`, as `tests/test_knowledge_content.py`); "
+             "AMA recommends grade 6, NIH grade 8, for patient materials.", ""]
+    rows = []
+    for field, grades in m.grades.items():
+        if grades:
+            values = [g for g, _ in grades]
+            worst = max(grades)
+            rows.append([field, len(values), f"{statistics.median(values):.1f}", f"{worst[0]:.1f} ({worst[1]})",
+                         sum(v > MAX_GRADE for v in values)])
+    lines += [table(["field", "texts", "median", "max (entry)", f"above {MAX_GRADE:g}"], rows), ""]
+    return lines
+
+
+def comparison_section(m: Measurements) -> list[str]:
+    fresh = next((s for s in m.sets if s.name == FRESH_SET), m.sets[-1])
+    caught, total = fresh.caught()
+    lines = ["## 4. Against published symptom-checker figures", "",
+             "From the project's clinical fact sheet (published bars for triage tools):", "",
+             *[f"- {bar}" for bar in PUBLISHED_BARS], "",
+             f"Ours: red-flag recall {FRESH_SET_BLIND_RECALL.split(':')[0]} on {fresh.name} while it was blind, "
+             f"{ratio(caught, total)} now that its misses are fixed, with "
+             f"{ratio(len(fresh.false_alarms), len(fresh.ordinary))} of its ordinary messages raising a flag.",
+        "",
+        "These are different tasks and the figures are not comparable head to head. The studies score "
+        "triage advice (the right level of care, from self-care to emergency) for whole clinical vignettes, "
+        "written by clinicians, across every condition. Ours asks only whether a message that holds one of our "
+        "14 red flags gets that flag's warning, on phrasings we wrote ourselves, in one narrow domain, and "
+        "does not grade the advice on ordinary messages beyond counting false alarms. A detector tuned on "
+        "its own phrasings scores near 1.0 on them (see the phrasings set); the fresh set's blind figure is "
+        "the fairer one, and that set is small and written by the same project.",
+        "",
+    ]
+    return lines
+
+
+def render(m: Measurements, quick: bool, assets_link: str) -> str:
+    lines = [
+        *header_section(m, quick),
+        *targets_section(m),
+        *nlu_section(m, assets_link),
+        *stories_section(m),
+        *safety_section(m),
+        *comparison_section(m),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "ms-pain.tar.gz")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports", help="writes eval.md and eval/*.png here")
+    parser.add_argument("--work", type=Path, default=ROOT / "results" / "eval",
+                        help="where Rasa's test runs write (replaced on every run)")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the Rasa runs (cross-validation, held-out set, stories, model): safety and content only")
+    parser.add_argument("--sets", nargs="+", choices=SAFETY_SETS, default=list(SAFETY_SETS), metavar="SET",
+                        help=f"safety sets in tests/safety/ to measure (default: all: {', '.join(SAFETY_SETS)})")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    commit, started_at = commit_line(), dt.datetime.now().astimezone()
+    out = args.out.resolve()
+    assets = out / "eval"
+    measurements = measure_content(args.sets)
+    measurements.commit, measurements.started = commit, started_at
+    if not args.quick:
+        if not args.model.exists():
+            print(f"no trained model at {args.model}: run `make train` (make eval does it)", file=sys.stderr)
+            return 2
+        args.work.mkdir(parents=True, exist_ok=True)
+        measure_with_rasa(measurements, args.model.resolve(), args.work.resolve(), assets)
+    measurements.seconds = time.monotonic() - started
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / "eval.md"
+    report.write_text(render(measurements, args.quick, assets.name))
+    print(f"wrote {report} in {measurements.seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
