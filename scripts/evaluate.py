@@ -49,7 +49,10 @@ from tests.test_red_flags import SETS as TESTED_SETS, load_set  # noqa: E402
 # The sets the tests check; the last was written blind for the first report (2026-11-24).
 FRESH_SET = "red_flag_fresh.yml"
 # What the fresh set scored while it was still blind, before its misses were fixed.
-FRESH_SET_BLIND_RECALL = "0.938 (60/64): a suicidal statement, two stroke and one vision-loss message were missed"
+FRESH_SET_BLIND_RECALL = (
+    "0.938 (60/64): a suicidal statement, a stroke and a sudden vision loss raised nothing, and a cauda equina "
+    "message raised only sudden leg weakness (still an emergency reply)"
+)
 SAFETY_SETS = TESTED_SETS
 SET_NOTES = {
     "red_flag_phrasings.yml": "used to write and tune the patterns: a training set for the detector",
