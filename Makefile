@@ -25,7 +25,7 @@ NPM_INSTALLED := webchat/node_modules/.installed
 # The browser test drives this Chromium (Debian's package by default).
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories check-knowledge eval purge gaps constraints clean
+.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories check-knowledge eval bench purge gaps constraints clean
 
 help:
 	@echo "make run              set up, train if needed, start the assistant (web chat on localhost:8080)"
@@ -36,6 +36,7 @@ help:
 	@echo "make purge            delete conversations older than RETENTION_DAYS (default 30)"
 	@echo "make gaps             list stored messages the assistant could not answer, most asked first"
 	@echo "make eval             evaluation report: reports/eval.md"
+	@echo "make bench            load benchmark against a stock Rasa assistant: reports/bench.md"
 
 setup: $(INSTALLED)
 
@@ -112,9 +113,12 @@ purge: $(INSTALLED)
 gaps: $(INSTALLED)
 	@$(PY) -m stores.gaps
 
-# Not part of `make test`: it takes minutes and measures, it does not check.
+# Not part of `make test`: they take minutes and measure, they do not check.
 eval: $(MODEL)
 	$(PY) scripts/evaluate.py --model $(MODEL) --out reports
+
+bench: $(MODEL)
+	$(PY) scripts/bench.py --model $(MODEL) --out reports
 
 # After changing requirements.txt: refresh the frozen list of everything installed.
 constraints: $(INSTALLED)
