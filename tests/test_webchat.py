@@ -168,10 +168,12 @@ RAW_SOCKET = """async ([items, wanted]) => {
 
 
 def test_the_socket_answers_unreadable_empty_and_long_messages_and_goes_on(page: Page):
-    items = [7, {"message": 42}, {"message": "hi", "metadata": "x"}, "", "my legs ache " * 500, "thank you"]
+    someone_elses = {"message": "hi", "session_id": "a-session-this-connection-never-asked-for"}
+    items = [7, {"message": 42}, {"message": "hi", "metadata": "x"}, someone_elses, "", "my legs ache " * 500,
+             "thank you"]
     replies = page.evaluate(RAW_SOCKET, [items, len(items)])
-    assert replies[:5] == [UNREADABLE, UNREADABLE, UNREADABLE, EMPTY_PROMPT, TOO_LONG_REPLY]
-    assert replies[5] not in (UNREADABLE, EMPTY_PROMPT, TOO_LONG_REPLY)
+    assert replies[:6] == [UNREADABLE] * 4 + [EMPTY_PROMPT, TOO_LONG_REPLY]
+    assert replies[6] not in (UNREADABLE, EMPTY_PROMPT, TOO_LONG_REPLY)
 
 
 def test_a_red_flag_behind_a_slash_is_read_as_text(page: Page):
