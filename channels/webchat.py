@@ -3,9 +3,11 @@
 The widget in `webchat/` talks to it. Rasa 3.6 never awaits `enter_room` when a session starts
 (RasaHQ/rasa#13027), so with the python-socketio it pins, replies to a persistent session reach
 no one; the session request is handled here instead. Rasa's own message handler reads
-`data.get(...)` from whatever a client sends and takes its `session_id` on trust, so only a JSON
-object with a text `message`, for a session this connection asked for, reaches it; anything else
-is answered with a clear message. Empty and over-long messages get the prompt or limit of
+`data.get(...)` from whatever a client sends, so only a JSON object with a text `message` reaches
+it; anything else is answered with a clear message. A message can arrive before the session
+request that should precede it (socket.io sends what was typed while offline first when it
+reconnects): the connection joins that session's room then, so the reply, a red-flag warning
+above all, reaches it. Empty and over-long messages get the prompt or limit of
 `pain_assistant.incoming`, and a "/" payload that holds a red flag is read as text.
 """
 
@@ -55,11 +57,12 @@ class WebChatInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         async def handle_message(sid: str, data: Any = None) -> None:
-            if not self._readable(data) or (
-                self.session_persistence and data.get("session_id") not in sio.rooms(sid, namespace=namespace)
-            ):
+            if not self._readable(data):
                 await sio.emit(self.bot_message_evt, {"text": UNREADABLE}, room=sid, namespace=namespace)
                 return
+            session_id = data.get("session_id")
+            if self.session_persistence and session_id and session_id not in sio.rooms(sid, namespace=namespace):
+                await sio.enter_room(sid, session_id, namespace=namespace)
             await rasa_handle_message(sid, data)
 
         sio.on("session_request", session_request, namespace=namespace)

@@ -168,12 +168,27 @@ RAW_SOCKET = """async ([items, wanted]) => {
 
 
 def test_the_socket_answers_unreadable_empty_and_long_messages_and_goes_on(page: Page):
-    someone_elses = {"message": "hi", "session_id": "a-session-this-connection-never-asked-for"}
-    items = [7, {"message": 42}, {"message": "hi", "metadata": "x"}, someone_elses, "", "my legs ache " * 500,
-             "thank you"]
+    items = [7, {"message": 42}, {"message": "hi", "metadata": "x"}, "", "my legs ache " * 500, "thank you"]
     replies = page.evaluate(RAW_SOCKET, [items, len(items)])
-    assert replies[:6] == [UNREADABLE] * 4 + [EMPTY_PROMPT, TOO_LONG_REPLY]
-    assert replies[6] not in (UNREADABLE, EMPTY_PROMPT, TOO_LONG_REPLY)
+    assert replies[:5] == [UNREADABLE] * 3 + [EMPTY_PROMPT, TOO_LONG_REPLY]
+    assert replies[5] not in (UNREADABLE, EMPTY_PROMPT, TOO_LONG_REPLY)
+
+
+# After a reconnect, socket.io sends what was typed offline before the widget's session request.
+BEFORE_THE_SESSION_REQUEST = """async (message) => {
+  const socket = io("http://localhost:5005", { path: "/socket.io", transports: ["websocket"] });
+  const reply = new Promise((resolve) => socket.on("bot_uttered", (data) => resolve(data.text)));
+  socket.emit("user_uttered", { message: message, session_id: "a-session-from-before-the-reconnect" });
+  const text = await reply;
+  socket.close();
+  return text;
+}"""
+
+
+def test_a_red_flag_sent_before_the_session_request_still_gets_its_warning(page: Page):
+    stroke = next(flag for flag in DETECTOR.flags if flag.id == "stroke")
+    reply = page.evaluate(BEFORE_THE_SESSION_REQUEST, "my face is drooping and my arm is weak")
+    assert reply == stroke.reply.split("\n\n")[0]
 
 
 def test_a_red_flag_behind_a_slash_is_read_as_text(page: Page):
