@@ -24,8 +24,8 @@ from sanic.response import HTTPResponse
 
 from channels import chatwoot_protocol as protocol
 from channels.json_body import NOT_JSON, error_response
-from pain_assistant import handoff, red_flags
-from pain_assistant.incoming import reply_instead
+from pain_assistant import handoff
+from pain_assistant.incoming import detector, reply_instead
 from pain_assistant.render_safety import RED_FLAG_ENTITY
 from pain_assistant.validation import KnowledgeError
 
@@ -261,7 +261,7 @@ def _severities() -> dict[str, str]:
     """Each red flag's severity, for the agent's note. The running model detects the flags of the
     file it was trained with, which `make` keeps in step with this one."""
     try:
-        return {flag.id: flag.severity for flag in red_flags.load().flags}
+        return {flag.id: flag.severity for flag in detector().flags}
     except (KnowledgeError, OSError) as error:
         logger.error("Red-flag severities unavailable for Chatwoot notes: %s", error)
         return {}

@@ -25,7 +25,8 @@ EMPTY_PROMPT = (
 
 
 @lru_cache(maxsize=1)
-def _detector() -> red_flags.RedFlagDetector:
+def detector() -> red_flags.RedFlagDetector:
+    """The red-flag file, read once per process and shared by every channel."""
     return red_flags.load()
 
 
@@ -37,7 +38,7 @@ def typed_text(text: str) -> str:
 def unless_it_hides_a_red_flag(text: str) -> str:
     """For channels that cannot tell typed text from a button payload (REST): keep a "/" payload
     as it is, unless it holds a red flag, which must go through the NLU and get its warning."""
-    if text.lstrip().startswith("/") and _detector().detect(text):
+    if text.lstrip().startswith("/") and detector().detect(text):
         return typed_text(text)
     return text
 
@@ -46,6 +47,6 @@ def reply_instead(text: str) -> str | None:
     """The prompt or limit to send instead of processing `text`, or None to process it."""
     if not text.strip():
         return EMPTY_PROMPT
-    if len(text) > MAX_CHARACTERS and not _detector().detect(text):
+    if len(text) > MAX_CHARACTERS and not detector().detect(text):
         return TOO_LONG_REPLY
     return None

@@ -42,10 +42,16 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def make_sqlite_folder(url: URL) -> None:
+    """SQLite creates the file, not the folder it goes in."""
+    if url.get_backend_name() == "sqlite" and url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def engine(url: URL | None = None) -> sa.engine.Engine:
     url = url or database_url()
+    make_sqlite_folder(url)
     if url.get_backend_name() == "sqlite":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         return sa.create_engine(url)
     return sa.create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}, pool_pre_ping=True)
 

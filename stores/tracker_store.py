@@ -31,8 +31,7 @@ FORGET_ME_INTENT = "forget_me"
 class RedactingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Any = None, event_broker: Any = None, **_: Any) -> None:
         url = database.database_url()
-        if url.get_backend_name() == "sqlite":
-            database.engine(url)  # creates var/ for the file
+        database.make_sqlite_folder(url)
         redact_logs()
         super().__init__(
             domain=domain, dialect=url.drivername, host=url.host, port=url.port, db=url.database,

@@ -10,8 +10,6 @@ import yaml
 from pain_assistant import knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
-# Where the `assistant` fixture's Rasa server keeps conversations.
-DATABASE_KEY = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +37,7 @@ def assistant(request, tmp_path_factory):
 
     The Messenger channel is on, sending to a local stand-in for the Graph API (left in the
     session's stash under `graph_stand_in.STASH_KEY` for the Messenger tests). Conversations go
-    to a SQLite file of the test session's own, left in the stash under `DATABASE_KEY`."""
+    to a SQLite file of the test session's own."""
     import os
     import signal
     from unittest import mock
@@ -51,7 +49,6 @@ def assistant(request, tmp_path_factory):
         os.environ, {**graph.environment(), "DB_URL": f"sqlite:///{database}"}
     ):
         request.config.stash[graph_stand_in.STASH_KEY] = graph
-        request.config.stash[DATABASE_KEY] = database
         try:
             serve = servers.start(["bash", "scripts/serve.sh"], 5005)
         except RuntimeError as error:

@@ -92,19 +92,20 @@ def test_a_conversation_continues_after_a_restart_and_its_rows_hold_no_contact_d
     more = knowledge.load()["ms_hug"].more.split("\n\n")[0]
     assert more in stack.ask("persist-2", "tell me more"), "the last topic is remembered"
 
-    database = Path(stack.environment["DB_URL"].removeprefix("sqlite:///"))
-    with sqlite3.connect(database) as connection:
+    with sqlite3.connect(database_file(stack)) as connection:
         stored = [json.loads(data) for (data,) in connection.execute("SELECT data FROM events")]
-        senders = {sender for (sender,) in connection.execute("SELECT DISTINCT sender_id FROM events")}
-    assert {"persist-1", "persist-2", "contact-details"} <= senders
+    assert {"persist-1", "persist-2", "contact-details"} <= stored_senders(stack)
     text = json.dumps(stored)
     assert "jo.bloggs@example.org" not in text and "07700 900123" not in text and "900123" not in text
     assert "[email]" in text and "[phone]" in text
 
 
+def database_file(stack: Stack) -> Path:
+    return Path(stack.environment["DB_URL"].removeprefix("sqlite:///"))
+
+
 def stored_senders(stack: Stack) -> set[str]:
-    database = Path(stack.environment["DB_URL"].removeprefix("sqlite:///"))
-    with sqlite3.connect(database) as connection:
+    with sqlite3.connect(database_file(stack)) as connection:
         return {sender for (sender,) in connection.execute("SELECT DISTINCT sender_id FROM events")}
 
 
