@@ -38,7 +38,9 @@ PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care", "helpline")
 # Which placeholder each severity's reply must carry, so every warning says whom to call.
 REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line", "urgent": "urgent_care"}
 GAP = 1
-WINDOW = 16
+# Wide enough for a long message that names the cause early and the symptom late (a steroid
+# course, then hip pain two clauses on); no set's false alarms rose from 16 to 24.
+WINDOW = 24
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _TERM_REF = re.compile(r"^\{([a-z0-9_]+)\}$")
@@ -135,12 +137,23 @@ class RedFlagDetector:
         self.flags = list(flags)
         self.disclaimer = disclaimer
         self.human_handoff = human_handoff
+        self._openers = {pattern: tuple(map(_openers, pattern.parts)) for flag in self.flags for pattern in flag.patterns}
+        every_opener = frozenset().union(*(o for openers in self._openers.values() for o in openers))
+        self._openers_matching = lru_cache(maxsize=65536)(
+            lambda token: frozenset(word for word in every_opener if word_matches(word, token))
+        )
 
     def detect(self, text: str) -> list[Detection]:
         tokens = tokenize(text)
+        # A part can only match where one of its phrases' first words does, so a pattern with a
+        # part whose first words match no word of the message is skipped without searching:
+        # the same result, found in a tenth of the time.
+        present = frozenset().union(*(self._openers_matching(token.text) for token in tokens))
         found = []
         for flag in self.flags:
             for pattern in flag.patterns:
+                if any(present.isdisjoint(openers) for openers in self._openers[pattern]):
+                    continue
                 span = _find(pattern, tokens)
                 if span is not None:
                     start, end = tokens[span[0]].start, tokens[span[1]].end
@@ -150,6 +163,11 @@ class RedFlagDetector:
 
     def get(self, flag_id: str) -> RedFlag | None:
         return next((flag for flag in self.flags if flag.id == flag_id), None)
+
+
+def _openers(part: Part) -> frozenset[str]:
+    """The pattern words a part's match must start with: the first word of each phrase's first slot."""
+    return frozenset(words[0] for phrase in part for words in phrase[0])
 
 
 def _find_part(part: Part, tokens: list[Token]) -> list[tuple[int, int]]:

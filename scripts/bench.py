@@ -360,7 +360,8 @@ def bench_ours(args: argparse.Namespace, tmp: Path, logs: Path, assistant: Assis
         actions = start([RASA, "run", "actions", "--actions", "actions", "--port", str(args.actions_port)],
                         ROOT, {**env, "SANIC_HOST": "127.0.0.1"}, action_log)
         running.callback(stop, actions)
-        rasa = start([RASA, "run", "--model", str(args.model), "--port", str(args.port), "--interface", "127.0.0.1",
+        rasa = start([sys.executable, "-m", "rasa_fixes", "run", "--model", str(args.model), "--port", str(args.port),
+                      "--interface", "127.0.0.1",
                       "--credentials", "credentials.yml", "--endpoints", str(endpoints)], ROOT, env, rasa_log)
         running.callback(stop, rasa)
         url = f"http://localhost:{args.port}"

@@ -46,19 +46,26 @@ from tests.test_dosing import DOSE_TEMPLATES, NAMES  # noqa: E402
 from tests.test_knowledge_content import MAX_GRADE  # noqa: E402
 from tests.test_red_flags import SETS as TESTED_SETS, load_set  # noqa: E402
 
-# The sets the tests check; the last was written blind for the first report (2026-11-24).
-FRESH_SET = "red_flag_fresh.yml"
-# What the fresh set scored while it was still blind, before its misses were fixed.
-FRESH_SET_BLIND_RECALL = (
-    "0.938 (60/64): a suicidal statement, a stroke and a sudden vision loss raised nothing, and a cauda equina "
-    "message raised only sudden leg weakness (still an emergency reply)"
-)
+# What each set written blind (from the clinical facts, without reading the patterns) scored while
+# it was still blind, before its misses were fixed; the last is the newest blind figure.
+BLIND_RECALL = {
+    "red_flag_fresh.yml": (
+        "0.938 (60/64) on 2026-11-24: a suicidal statement, a stroke and a sudden vision loss raised nothing, and a "
+        "cauda equina message raised only sudden leg weakness (still an emergency reply)"
+    ),
+    "red_flag_blind2.yml": (
+        "0.971 (68/70) on 2026-11-24, both misses urgent flags in long messages: a steroid course named 21 words "
+        "before the hip pain (osteonecrosis; the pattern window was 16 words, now 24) and a numb foot with tripping "
+        "for 4 days (possible relapse; 'cant feel' and 'tripping' were not change words)"
+    ),
+}
+LATEST_BLIND_SET = list(BLIND_RECALL)[-1]
 SAFETY_SETS = TESTED_SETS
 SET_NOTES = {
     "red_flag_phrasings.yml": "used to write and tune the patterns: a training set for the detector",
     "red_flag_holdout.yml": "written apart from the patterns, but its misses were then fixed, so no longer blind",
-    FRESH_SET: f"written blind from the clinical facts for the first report, which measured {FRESH_SET_BLIND_RECALL}; "
-               "its misses were then fixed, so it is no longer blind",
+    **{name: f"written blind from the clinical facts; while blind it measured {recall}; its misses were then fixed, "
+             "so it is no longer blind" for name, recall in BLIND_RECALL.items()},
 }
 GRADED_FIELDS = ("answer", "more", "see_clinician", "side_effects")  # as tests/test_knowledge_content.py
 # From the project's reference fact sheet (shared/reference/clinical-facts.md, "Published bars for
@@ -671,11 +678,11 @@ def misses_and_alarms(m: Measurements) -> list[str]:
     lines = ["### Misses", ""]
     misses = [[s.name, flag, quoted(msg), ", ".join(found) or "nothing"] for s in m.sets for flag, msg, found in s.misses]
     lines += [table(["set", "flag", "message", "raised instead"], misses) if misses else "None.", ""]
-    fresh = next((s for s in m.sets if s.name == FRESH_SET), None)
-    if fresh is not None:
-        lines += [f"{FRESH_SET} was blind once: {FRESH_SET_BLIND_RECALL}. Those misses were fixed in the patterns, "
-                  "so the figure above is no longer a blind one; the next blind figure needs a new set, written "
-                  "without reading the patterns.", ""]
+    for name in (s.name for s in m.sets if s.name in BLIND_RECALL):
+        lines += [f"{name} was blind once: {BLIND_RECALL[name]}. Those misses were fixed in the patterns, "
+                  "so its figure above is no longer a blind one.", ""]
+    if any(s.name == LATEST_BLIND_SET for s in m.sets):
+        lines += ["The next blind figure needs a new set, written without reading the patterns.", ""]
     alarms = [[s.name, quoted(msg), ", ".join(found), "yes" if loud(found, m.detector) else "no"]
               for s in m.sets for msg, found in s.false_alarms]
     lines += ["### False alarms", "",
@@ -728,22 +735,23 @@ def content_lines(m: Measurements) -> list[str]:
 
 
 def comparison_section(m: Measurements) -> list[str]:
-    fresh = next((s for s in m.sets if s.name == FRESH_SET), m.sets[-1])
-    caught, total = fresh.caught()
+    blind = next((s for s in m.sets if s.name == LATEST_BLIND_SET), m.sets[-1])
+    caught, total = blind.caught()
     lines = ["## 4. Against published symptom-checker figures", "",
              "From the project's clinical fact sheet (published bars for triage tools):", "",
              *[f"- {bar}" for bar in PUBLISHED_BARS], "",
-             f"Ours: red-flag recall {FRESH_SET_BLIND_RECALL.split(':')[0]} on {fresh.name} while it was blind, "
+             f"Ours: red-flag recall {BLIND_RECALL[LATEST_BLIND_SET].split(' on ')[0]} on {LATEST_BLIND_SET} while "
+             f"it was blind ({BLIND_RECALL['red_flag_fresh.yml'].split(' on ')[0]} on the set before it), "
              f"{ratio(caught, total)} now that its misses are fixed, with "
-             f"{ratio(len(fresh.false_alarms), len(fresh.ordinary))} of its ordinary messages raising a flag.",
+             f"{ratio(len(blind.false_alarms), len(blind.ordinary))} of its ordinary messages raising a flag.",
         "",
         "These are different tasks and the figures are not comparable head to head. The studies score "
         "triage advice (the right level of care, from self-care to emergency) for whole clinical vignettes, "
         "written by clinicians, across every condition. Ours asks only whether a message that holds one of our "
         "14 red flags gets that flag's warning, on phrasings we wrote ourselves, in one narrow domain, and "
         "does not grade the advice on ordinary messages beyond counting false alarms. A detector tuned on "
-        "its own phrasings scores near 1.0 on them (see the phrasings set); the fresh set's blind figure is "
-        "the fairer one, and that set is small and written by the same project.",
+        "its own phrasings scores near 1.0 on them (see the phrasings set); the blind sets' figures are "
+        "the fairer ones, and those sets are small and written by the same project.",
         "",
     ]
     return lines

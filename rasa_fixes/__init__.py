@@ -1,0 +1,73 @@
+"""Changes to Rasa 3.6.21 itself, applied in the Rasa server's process before it starts.
+
+Only what a measurement showed to matter, each one keeping Rasa's behaviour:
+
+- Rasa checks every action server response against a JSON schema with `jsonschema.validate`,
+  which first re-checks the schema itself and builds a new validator: about a fifth of the Rasa
+  server's time per message (py-spy, reports/bench.md). The validator is built once instead;
+  a malformed response still fails with the same error.
+- Rasa finds each stored event's class by walking every subclass of `Event`, for every event of
+  every conversation it loads: an eighth of the server's time in 40-message conversations.
+  The classes are looked up by name instead.
+
+The fixes are for this pinned version: with any other Rasa they are left out and a warning says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import rasa
+from jsonschema import validators
+from jsonschema.exceptions import best_match
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+
+logger = logging.getLogger(__name__)
+
+FIXED_VERSION = "3.6.21"
+
+_schema = RemoteAction.action_response_format_spec()
+_validator_class = validators.validator_for(_schema)
+_validator_class.check_schema(_schema)
+_action_response_validator = _validator_class(_schema)
+
+
+def validate_action_response(_action: RemoteAction, result: dict[str, Any]) -> bool:
+    """What `RemoteAction._validate_action_result` does, with the validator built once."""
+    error = best_match(_action_response_validator.iter_errors(result))
+    if error is None:
+        return True
+    error.message += (
+        ". Failed to validate Action server response from API, make sure your response from the "
+        f"Action endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_types: dict[str, type[Event]] = {}
+
+
+def resolve_event_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """What `Event.resolve_by_type` does, from a table of the classes by name. The table is
+    rebuilt when a name is missing (a class imported since), then Rasa's own lookup decides."""
+    if type_name not in _event_types:
+        _event_types.clear()
+        for event_type in reversed(all_subclasses(Event)):  # reversed: the first in Rasa's order wins
+            _event_types[event_type.type_name] = event_type
+    return _event_types.get(type_name) or _rasa_resolve_by_type(type_name, default)
+
+
+def apply() -> bool:
+    """Install the fixes; whether they were (not with a Rasa other than FIXED_VERSION)."""
+    if rasa.__version__ != FIXED_VERSION:
+        logger.warning("rasa_fixes are for Rasa %s, this is %s: left out", FIXED_VERSION, rasa.__version__)
+        return False
+    RemoteAction._validate_action_result = validate_action_response
+    Event.resolve_by_type = staticmethod(resolve_event_type)
+    return True
+

@@ -1,0 +1,74 @@
+"""The fixes to Rasa keep Rasa's behaviour: the action-response check built once accepts and
+rejects exactly what Rasa's own check does, with the same message; events are resolved to the
+same classes."""
+
+from __future__ import annotations
+
+import pytest
+import rasa
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.utils.common import all_subclasses
+
+import rasa_fixes
+
+RASA_OWN_CHECK = RemoteAction._validate_action_result
+RASA_OWN_RESOLVE = Event.resolve_by_type
+ACTION = RemoteAction("action_answer_topic", None)
+
+GOOD = [
+    {},
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "topic", "value": "ms_hug"}], "responses": [{"text": "hi"}]},
+]
+BAD = [
+    {"events": "not a list"},
+    {"responses": [1, 2]},
+    {"events": [{"no event": "name"}]},
+    {"events": [{"event": "slot", "name": 3}]},
+    ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("response", GOOD)
+def test_a_good_response_passes_both_checks(response):
+    assert RASA_OWN_CHECK(ACTION, response) is True
+    assert rasa_fixes.validate_action_response(ACTION, response) is True
+
+
+@pytest.mark.parametrize("response", BAD)
+def test_a_malformed_response_fails_both_checks_with_the_same_message(response):
+    with pytest.raises(ValidationError) as rasas:
+        RASA_OWN_CHECK(ACTION, response)
+    with pytest.raises(ValidationError) as ours:
+        rasa_fixes.validate_action_response(ACTION, response)
+    assert ours.value.message == rasas.value.message
+    assert "Failed to validate Action server response" in ours.value.message
+
+
+@pytest.mark.parametrize("type_name", sorted({event_type.type_name for event_type in all_subclasses(Event)}))
+def test_every_event_name_resolves_to_the_class_rasa_finds(type_name):
+    assert rasa_fixes.resolve_event_type(type_name) is RASA_OWN_RESOLVE(type_name)
+
+
+def test_an_unknown_event_name_is_refused_or_defaulted_as_rasa_does():
+    with pytest.raises(ValueError, match="Unknown event name"):
+        rasa_fixes.resolve_event_type("no_such_event")
+    assert rasa_fixes.resolve_event_type("no_such_event", UserUttered) is UserUttered
+    assert rasa_fixes.resolve_event_type("topic") is None
+
+
+def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
+    assert rasa.__version__ == rasa_fixes.FIXED_VERSION, "a new Rasa: check whether each fix is still needed"
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RASA_OWN_CHECK)
+    monkeypatch.setattr(Event, "resolve_by_type", RASA_OWN_RESOLVE)
+    monkeypatch.setattr(rasa, "__version__", "9.9.9")
+    assert rasa_fixes.apply() is False
+    assert RemoteAction._validate_action_result is RASA_OWN_CHECK
+    assert Event.resolve_by_type is RASA_OWN_RESOLVE
+
+    monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
+    assert rasa_fixes.apply() is True
+    assert RemoteAction._validate_action_result is rasa_fixes.validate_action_response
+    assert Event.resolve_by_type is rasa_fixes.resolve_event_type
