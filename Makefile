@@ -1,5 +1,6 @@
 # make run  : set up, train if the training data changed, start the assistant.
 # make test : set up, train if needed, run every check.
+# make test-scale : two Rasa servers behind nginx on PostgreSQL and Redis (CI runs it after make test).
 SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 .DEFAULT_GOAL := help
@@ -25,11 +26,12 @@ NPM_INSTALLED := webchat/node_modules/.installed
 # The browser test drives this Chromium (Debian's package by default).
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories check-knowledge eval bench purge gaps constraints clean
+.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories test-scale scale-services check-knowledge eval bench purge gaps constraints clean
 
 help:
 	@echo "make run              set up, train if needed, start the assistant (web chat on localhost:8080)"
 	@echo "make test             set up, train if needed, run every check"
+	@echo "make test-scale       two Rasa servers behind nginx on PostgreSQL and Redis (installs them if missing)"
 	@echo "make shell            talk to the assistant in this terminal"
 	@echo "make train            train the model now"
 	@echo "make check-knowledge  validate knowledge/ms_pain.yml only"
@@ -106,6 +108,23 @@ pytest: $(MODEL) webchat $(CHROMIUM)
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
+
+# Not part of `make test`, so a newcomer's machine needs no system services. Throw-away PostgreSQL,
+# Redis and nginx on loopback, two Rasa servers and one action server (tests_scale/).
+test-scale: $(MODEL) scale-services
+	$(PY) -m pytest tests_scale
+
+# PostgreSQL, Redis and nginx from Debian's packages, each installed only when missing.
+scale-services:
+	@missing=""; \
+	 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	 [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	 [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	 [ -z "$$missing" ] && exit 0; \
+	 echo "Installing$$missing from Debian's packages for the scale-out test..."; \
+	 if [ "$$(id -u)" = 0 ]; then apt-get install -y -q $$missing || { apt-get update -q && apt-get install -y -q $$missing; }; \
+	 elif command -v sudo >/dev/null; then sudo apt-get install -y -q $$missing; \
+	 else echo "The scale-out test needs$$missing: install them (Debian/Ubuntu: apt-get install$$missing)." >&2; exit 1; fi
 
 purge: $(INSTALLED)
 	$(PY) -m stores.retention

@@ -18,6 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "endpoints.yml"
+LOCK_STORE = "stores.lock_store.AtomicRedisLockStore"
 
 
 def endpoints(actions_port: int, redis_url: str | None, source: Path = SOURCE) -> dict[str, Any]:
@@ -29,11 +30,12 @@ def endpoints(actions_port: int, redis_url: str | None, source: Path = SOURCE) -
 
 
 def redis_lock_store(redis_url: str) -> dict[str, Any]:
-    """Rasa's Redis lock store settings from a redis://[:password@]host[:port][/db] URL."""
+    """Redis lock store settings from a redis://[:password@]host[:port][/db] URL: Rasa's own,
+    made safe for several servers (stores/lock_store.py)."""
     parts = urlsplit(redis_url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise ValueError(f"REDIS_URL must look like redis://host:6379/0, not {redis_url!r}")
-    store: dict[str, Any] = {"type": "redis", "url": parts.hostname, "port": parts.port or 6379,
+    store: dict[str, Any] = {"type": LOCK_STORE, "url": parts.hostname, "port": parts.port or 6379,
                              "db": int(parts.path.strip("/") or 0), "use_ssl": parts.scheme == "rediss"}
     if parts.password:
         store["password"] = parts.password

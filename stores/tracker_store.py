@@ -7,7 +7,7 @@
 
 Rasa wraps every tracker store in its FailSafeTrackerStore: if the database goes away, a turn is
 still answered (the tracker starts afresh) and the error is logged; turns are stored again once
-the database is back.
+the database is back, the first one after a restart included.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import sessionmaker
 
 from pain_assistant.redaction import redact_strings
 from stores import database
@@ -37,6 +38,13 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             domain=domain, dialect=url.drivername, host=url.host, port=url.port, db=url.database,
             username=url.username, password=url.password, event_broker=event_broker,
         )
+        # Rasa's engine, replaced by ours (stores.database.engine): on SQLite, connections kept open
+        # and WAL; on a database server, Rasa's pool settings with each connection checked before
+        # use. Rasa's own hands them out unchecked: once the database had restarted, each server's
+        # next turn failed on a dead connection, was answered as a new conversation and not stored.
+        self.engine.dispose()
+        self.engine = database.engine(url, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
         logger.info("Conversations are kept in %s", database.describe(url))
 
     async def save(self, tracker: DialogueStateTracker) -> None:

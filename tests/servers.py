@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "ms-pain.tar.gz"
@@ -66,8 +66,26 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def start(command: list[str], port: int) -> subprocess.Popen:
-    """Start `command` in its own process group and wait until Rasa answers on `port`."""
+def answers_a_message(port: int) -> None:
+    """Raises OSError until the Rasa server on `port` answers a message over REST."""
+    ask("warm-up", "hello", port)
+
+
+def answers_health(port: int) -> None:
+    """Raises OSError until the action server on `port` answers its health check."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
+        pass
+
+
+def log_path(name: str, port: int) -> Path:
+    return LOGS / f"{name}-{port}.log"
+
+
+def start(command: list[str], port: int, name: str | None = None,
+          ready: Callable[[int], None] = answers_a_message) -> subprocess.Popen:
+    """Start `command` in its own process group and wait until `ready(port)` passes (by default,
+    until Rasa answers on `port`). Its output goes to `log_path(name, port)`; `name` is the
+    command's last word unless given."""
     if not MODEL.exists():
         raise RuntimeError("no trained model: run `make train` (make test does it for you)")
     if port_open(port):
@@ -75,7 +93,7 @@ def start(command: list[str], port: int) -> subprocess.Popen:
     # The output goes to a file, not a pipe: nobody reads a pipe while the tests run, and a server
     # that fills one blocks on its next log line.
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"{Path(command[-1]).stem}-{port}.log"
+    log = log_path(name or Path(command[-1]).stem, port)
     with log.open("w") as output:
         process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, "VENV": str(VENV_BIN.parent)}, start_new_session=True,
@@ -86,7 +104,7 @@ def start(command: list[str], port: int) -> subprocess.Popen:
         if process.poll() is not None:
             raise RuntimeError(f"stopped while starting (log: {log}):\n{log.read_text()[-3000:]}")
         try:
-            ask("warm-up", "hello", port)
+            ready(port)
             return process
         except OSError:
             if time.monotonic() > deadline:

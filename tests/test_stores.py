@@ -94,6 +94,8 @@ def test_the_environment_picks_the_database():
     assert (url.drivername, url.host, url.username, url.database) == ("postgresql", "db", "rasa", "chat")
     assert "secret" not in database.describe(url)
     assert database.database_url({"DB_URL": "postgresql://u:p@h:5433/x"}).port == 5433
+    # Rasa's Helm chart names the database DB_DATABASE.
+    assert database.database_url({"DB_HOST": "db", "DB_DATABASE": "rasa"}).database == "rasa"
 
 
 def test_an_unreachable_database_is_a_clear_error_and_a_failing_exit(monkeypatch, capsys):
