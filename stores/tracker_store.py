@@ -1,7 +1,8 @@
 """Rasa's SQL tracker store, with three things added before anything is written.
 
-- Contact details in every stored event become placeholders (`pain_assistant.redaction`): user
-  text, parse data, slot values such as the leg check's free-text answers.
+- Contact details in every stored event that can hold what a person typed become placeholders
+  (`pain_assistant.redaction`): user text, parse data, slot values such as the leg check's
+  free-text answers. The assistant's own replies are stored as they are.
 - A "forget me" turn deletes the sender's whole conversation instead of storing it.
 - The database comes from `stores.database` (SQLite in var/ unless DB_URL or DB_HOST say otherwise).
 
@@ -16,7 +17,7 @@ import logging
 from typing import Any, Iterator
 
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import sessionmaker
 
@@ -27,6 +28,9 @@ from stores.log_redaction import redact_logs
 logger = logging.getLogger(__name__)
 
 FORGET_ME_INTENT = "forget_me"
+# Events that hold only what the assistant said or did, never what a person typed: stored as they
+# are, so a reply giving the helpline's number keeps it.
+OUR_OWN_WORDS = (BotUttered, ActionExecuted)
 
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
@@ -63,7 +67,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         for event in super()._additional_events(session, tracker):
-            yield Event.from_parameters(redact_strings(event.as_dict()))
+            yield event if isinstance(event, OUR_OWN_WORDS) else Event.from_parameters(redact_strings(event.as_dict()))
 
 
 def _asks_to_be_forgotten(tracker: DialogueStateTracker) -> bool:

@@ -19,6 +19,7 @@ from stores.tracker_store import FORGET_ME_INTENT, RedactingSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL, PHONE = "jo.bloggs@example.org", "07700 900123"
+HELPLINE = "1-800-344-4867"
 
 
 @pytest.fixture
@@ -44,9 +45,10 @@ def rows(store: RedactingSQLTrackerStore) -> list[tuple[str, str]]:
 def test_stored_rows_hold_no_email_or_phone_number_and_keep_the_red_flag_words(store):
     message = f"my face is drooping, email {EMAIL} or call {PHONE}"
     asyncio.run(store.save(tracker("ana", user(message, "red_flag"), SlotSet("check_one_leg_swollen", f"yes, ring {PHONE}"),
-                                   BotUttered("Call 911 now."))))
+                                   BotUttered(f"Call 911 now. To talk to a person: {HELPLINE}."))))
     stored = "\n".join(data for _, data in rows(store))
     assert EMAIL not in stored and PHONE not in stored and "900123" not in stored
+    assert HELPLINE in stored, "the assistant's own reply is stored as it was sent"
     assert "[email]" in stored and "[phone]" in stored and "my face is drooping" in stored
     again = asyncio.run(store.retrieve("ana"))
     assert again.latest_message.text == "my face is drooping, email [email] or call [phone]"
