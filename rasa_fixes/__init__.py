@@ -4,7 +4,7 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
 
 - Rasa checks every action server response against a JSON schema with `jsonschema.validate`,
   which first re-checks the schema itself and builds a new validator: about a fifth of the Rasa
-  server's time per message (py-spy, reports/bench.md). The validator is built once instead;
+  server's time per message (py-spy; README, Measurements). The validator is built once instead;
   a malformed response still fails with the same error.
 - Rasa finds each stored event's class by walking every subclass of `Event`, for every event of
   every conversation it loads: an eighth of the server's time in 40-message conversations.
