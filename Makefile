@@ -65,11 +65,16 @@ $(WEBCHAT)/%: webchat/%
 webchat: $(WEBCHAT_FILES)
 
 # Installed only when missing; set CHROMIUM=/path/to/chrome to use another Chromium-based browser.
+# Debian packages $(1) installed as root or with sudo; otherwise message $(2) and a failure.
+define apt_install
+if [ "$$(id -u)" = 0 ]; then apt-get install -y -q $(1) || { apt-get update -q && apt-get install -y -q $(1); }; \
+elif command -v sudo >/dev/null; then sudo apt-get install -y -q $(1); \
+else echo "$(2)" >&2; exit 1; fi
+endef
+
 $(CHROMIUM):
 	@echo "Installing Debian's chromium for the browser test..."
-	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
-	 elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium; \
-	 else echo "The browser test needs Chromium: install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM=/path/to/chromium." >&2; exit 1; fi
+	@$(call apt_install,chromium,The browser test needs Chromium: install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM=/path/to/chromium.)
 
 # Re-rendered when the region changes: $(BUILD)/region holds the last one used.
 $(BUILD)/region: FORCE
@@ -122,9 +127,7 @@ scale-services:
 	 [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	 [ -z "$$missing" ] && exit 0; \
 	 echo "Installing$$missing from Debian's packages for the scale-out test..."; \
-	 if [ "$$(id -u)" = 0 ]; then apt-get install -y -q $$missing || { apt-get update -q && apt-get install -y -q $$missing; }; \
-	 elif command -v sudo >/dev/null; then sudo apt-get install -y -q $$missing; \
-	 else echo "The scale-out test needs$$missing: install them (Debian/Ubuntu: apt-get install$$missing)." >&2; exit 1; fi
+	 $(call apt_install,$$missing,The scale-out test needs$$missing: install them (Debian/Ubuntu: apt-get install$$missing).)
 
 purge: $(INSTALLED)
 	$(PY) -m stores.retention

@@ -91,7 +91,7 @@ else
   api_state="off (set RASA_API_TOKEN to turn it on, guarded by that token)"
 fi
 
-# Rasa with the fixes in rasa_fixes/ (measured in reports/bench.md).
+# Rasa with the fixes in rasa_fixes/ (measured: README, Measurements).
 setsid "$VENV/bin/python" -m rasa_fixes run --model models --port "$RASA_PORT" --credentials credentials.yml --endpoints "$ENDPOINTS" "${api[@]}" &
 groups+=($!)
 

@@ -22,6 +22,11 @@ DEFAULT_SQLITE = ROOT / "var" / "conversations.db"
 CONNECT_TIMEOUT_SECONDS = 5
 
 
+# Rasa's SQL tracker store table, with the columns our commands read (make purge, make gaps).
+EVENTS = sa.table("events", sa.column("sender_id"), sa.column("type_name"), sa.column("intent_name"),
+                  sa.column("timestamp"), sa.column("data"))
+
+
 class DatabaseError(RuntimeError):
     """The database cannot be reached or used; the message says which and why."""
 

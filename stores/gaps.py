@@ -36,8 +36,7 @@ def normalise(text: str) -> str:
 
 
 def gaps(engine: sa.engine.Engine) -> list[Gap]:
-    events = sa.table("events", sa.column("sender_id"), sa.column("type_name"), sa.column("intent_name"),
-                      sa.column("data"))
+    events = database.EVENTS
     counts: Counter[tuple[str, str]] = Counter()
     senders: dict[tuple[str, str], set[str]] = {}
     with engine.connect() as connection:

@@ -23,7 +23,7 @@ SECONDS_PER_DAY = 86_400
 def purge(engine: sa.engine.Engine, days: float, now: float | None = None) -> list[str]:
     """Delete every conversation whose newest event is older than `days`; their sender ids."""
     cutoff = (time.time() if now is None else now) - days * SECONDS_PER_DAY
-    events = sa.table("events", sa.column("sender_id"), sa.column("timestamp"))
+    events = database.EVENTS
     with engine.begin() as connection:
         if not sa.inspect(connection).has_table("events"):
             return []

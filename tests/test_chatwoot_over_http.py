@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -75,23 +73,10 @@ def rasa(chatwoot: ChatwootStandIn, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _start_actions() -> subprocess.Popen:
-    if servers.port_open(ACTIONS_PORT):
-        raise RuntimeError(f"port {ACTIONS_PORT} is busy")
-    process = subprocess.Popen(
-        [str(servers.VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(ACTIONS_PORT)],
-        cwd=servers.ROOT, env={**os.environ, "SANIC_HOST": "127.0.0.1"}, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + servers.START_TIMEOUT
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{ACTIONS_PORT}/health", timeout=5):
-                return process
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                os.killpg(process.pid, signal.SIGKILL)
-                raise RuntimeError(f"no answer on port {ACTIONS_PORT}")
-            time.sleep(1)
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("SANIC_HOST", "127.0.0.1")
+        return servers.start([str(servers.VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
+                              "--port", str(ACTIONS_PORT)], ACTIONS_PORT, "actions", servers.answers_health)
 
 
 def post(body: Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
