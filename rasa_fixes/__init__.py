@@ -9,12 +9,6 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
 - Rasa finds each stored event's class by walking every subclass of `Event`, for every event of
   every conversation it loads: an eighth of the server's time in 40-message conversations.
   The classes are looked up by name instead.
-- To load a trained DIET model, Rasa first trains it for one step on one example, only so that
-  its weights exist before they are read: tracing the training graph (the entity CRF's loss
-  above all) took 13 of the 17 s the model took to load, and the first answer came 20 s after
-  start. For serving, one eager prediction creates the same weights; the training graph is
-  traced only when a model is loaded to be fine-tuned. Loading now takes 3.5 s, the first answer
-  7 s, and every held-out message is parsed exactly as before (tests/test_rasa_fixes.py).
 
 The fixes are for this pinned version: with any other Rasa they are left out and a warning says so.
 """
@@ -31,8 +25,6 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
-from rasa.utils.tensorflow.constants import RUN_EAGERLY
-from rasa.utils.tensorflow.models import RasaModel
 
 logger = logging.getLogger(__name__)
 
@@ -70,28 +62,6 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
     return _event_types.get(type_name) or _rasa_resolve_by_type(type_name, default)
 
 
-_rasa_load_model = RasaModel.load.__func__
-
-
-def load_model_for_serving(cls: type[RasaModel], model_file_name: str, model_data_example: Any,
-                           predict_data_example: Any = None, finetune_mode: bool = False,
-                           *args: Any, **kwargs: Any) -> RasaModel:
-    """What `RasaModel.load` does, with the weights made by a prediction instead of a training
-    step; Rasa's own when fine-tuning (it needs the optimizer) or with nothing to predict on."""
-    if finetune_mode or predict_data_example is None:
-        return _rasa_load_model(cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
-                                *args, **kwargs)
-    model = cls(*args, **kwargs)
-    model._run_eagerly = True  # a first prediction, eager, only to create the weights
-    model.run_inference(predict_data_example)
-    model._run_eagerly = kwargs.get("config", {}).get(RUN_EAGERLY)
-    # The file also holds the optimizer's state, which serving never reads.
-    model.load_weights(model_file_name).expect_partial()
-    model.prepare_for_predict()  # the label embeddings, from the loaded weights this time
-    model.run_inference(predict_data_example)  # traces the prediction graph, as Rasa does
-    return model
-
-
 def apply() -> bool:
     """Install the fixes; whether they were (not with a Rasa other than FIXED_VERSION)."""
     if rasa.__version__ != FIXED_VERSION:
@@ -99,6 +69,5 @@ def apply() -> bool:
         return False
     RemoteAction._validate_action_result = validate_action_response
     Event.resolve_by_type = staticmethod(resolve_event_type)
-    RasaModel.load = classmethod(load_model_for_serving)
     return True
 

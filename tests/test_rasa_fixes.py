@@ -1,28 +1,20 @@
 """The fixes to Rasa keep Rasa's behaviour: the action-response check built once accepts and
 rejects exactly what Rasa's own check does, with the same message; events are resolved to the
-same classes; a model loaded for serving parses every held-out message exactly as Rasa's own
-loading does."""
+same classes."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 import rasa
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from rasa.core.agent import load_agent
-from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.utils.common import all_subclasses
-from rasa.utils.tensorflow.models import RasaModel
 
 import rasa_fixes
-from tests import servers
 
 RASA_OWN_CHECK = RemoteAction._validate_action_result
 RASA_OWN_RESOLVE = Event.resolve_by_type
-RASA_OWN_LOAD = RasaModel.__dict__["load"]
 ACTION = RemoteAction("action_answer_topic", None)
 
 GOOD = [
@@ -67,41 +59,16 @@ def test_an_unknown_event_name_is_refused_or_defaulted_as_rasa_does():
     assert rasa_fixes.resolve_event_type("topic") is None
 
 
-def parse_held_out_messages() -> list[tuple]:
-    """Load the served model and parse every held-out message: intents with their confidences,
-    and entities."""
-    messages = [example.get("text") for example in load_data(str(servers.ROOT / "tests" / "nlu_test.yml")).intent_examples]
-
-    async def parse_all() -> list[tuple]:
-        agent = await load_agent(model_path=str(servers.MODEL))
-        parsed = [await agent.parse_message(message) for message in messages]
-        return [(p["intent_ranking"], [(e["entity"], e["value"], e["start"], e["end"]) for e in p["entities"]])
-                for p in parsed]
-
-    return asyncio.run(parse_all())
-
-
-def test_a_model_loaded_for_serving_parses_exactly_as_rasas_own_loading(monkeypatch):
-    monkeypatch.setattr(RasaModel, "load", classmethod(rasa_fixes.load_model_for_serving))
-    served = parse_held_out_messages()
-    monkeypatch.setattr(RasaModel, "load", RASA_OWN_LOAD)
-    assert parse_held_out_messages() == served
-    assert len(served) > 200 and {ranking[0]["name"] for ranking, _ in served} != {"nlu_fallback"}
-
-
 def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert rasa.__version__ == rasa_fixes.FIXED_VERSION, "a new Rasa: check whether each fix is still needed"
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RASA_OWN_CHECK)
     monkeypatch.setattr(Event, "resolve_by_type", RASA_OWN_RESOLVE)
-    monkeypatch.setattr(RasaModel, "load", RASA_OWN_LOAD)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
     assert Event.resolve_by_type is RASA_OWN_RESOLVE
-    assert RasaModel.__dict__["load"] is RASA_OWN_LOAD
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
     assert RemoteAction._validate_action_result is rasa_fixes.validate_action_response
     assert Event.resolve_by_type is rasa_fixes.resolve_event_type
-    assert RasaModel.load.__func__ is rasa_fixes.load_model_for_serving
