@@ -6,6 +6,11 @@
 - A "forget me" turn deletes the sender's whole conversation instead of storing it.
 - The database comes from `stores.database` (SQLite in var/ unless DB_URL or DB_HOST say otherwise).
 
+And it keeps each conversation in memory between turns (`stores.tracker_cache`), checked against
+the database on every turn: kept only when it is exactly what reading the database would give,
+that is when the turn's new events were stored as they were (nothing to redact) and began no new
+session (Rasa reads back only the latest session).
+
 Rasa wraps every tracker store in its FailSafeTrackerStore: if the database goes away, a turn is
 still answered (the tracker starts afresh) and the error is logged; turns are stored again once
 the database is back, the first one after a restart included.
@@ -13,17 +18,20 @@ the database is back, the first one after a restart included.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from pain_assistant.redaction import redact_strings
 from stores import database
 from stores.log_redaction import redact_logs
+from stores.tracker_cache import Stamp, TrackerCache
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +57,42 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = database.engine(url, **create_engine_kwargs(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
+        self.cache = TrackerCache()
+        # Conversations whose turn being saved had something redacted: not kept in memory.
+        self._redacted_on_save: set[str] = set()
         logger.info("Conversations are kept in %s", database.describe(url))
 
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            stamp = self._stamp(session, sender_id)
+        kept = self.cache.get(sender_id, stamp)
+        if kept is not None:
+            return kept
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            # Stamped before reading: a row added meanwhile makes the next turn read again.
+            self.cache.keep(tracker, stamp)
+        return tracker
+
     async def save(self, tracker: DialogueStateTracker) -> None:
+        sender_id = tracker.sender_id
         if _asks_to_be_forgotten(tracker):
-            await self.forget(tracker.sender_id)
+            self.cache.let_go(sender_id)
+            await self.forget(sender_id)
             return
-        await super().save(tracker)
+        stored_before = self.cache.stored_events(tracker)
+        self._redacted_on_save.discard(sender_id)
+        try:
+            await super().save(tracker)
+        except Exception:
+            self.cache.let_go(sender_id)
+            raise
+        if (stored_before is None or sender_id in self._redacted_on_save
+                or not _read_back_as_they_are(tracker, stored_before)):
+            self.cache.let_go(sender_id)
+            return
+        with self.session_scope() as session:
+            self.cache.keep(tracker, self._stamp(session, sender_id))
 
     async def forget(self, sender_id: str) -> int:
         """Delete every stored event of this sender; the number deleted."""
@@ -66,8 +103,37 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return deleted
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
-        for event in super()._additional_events(session, tracker):
-            yield event if isinstance(event, OUR_OWN_WORDS) else Event.from_parameters(redact_strings(event.as_dict()))
+        stored = self.cache.stored_events(tracker)
+        new_events = (super()._additional_events(session, tracker) if stored is None
+                      else itertools.islice(tracker.events, stored, None))
+        for event in new_events:
+            if isinstance(event, OUR_OWN_WORDS):
+                yield event
+                continue
+            as_typed = event.as_dict()
+            redacted = redact_strings(as_typed)
+            if redacted == as_typed:
+                yield event
+            else:
+                self._redacted_on_save.add(tracker.sender_id)
+                yield Event.from_parameters(redacted)
+
+    def _stamp(self, session: Session, sender_id: str) -> Stamp:
+        rows, last_id, last_timestamp = session.query(
+            sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp),
+        ).filter(self.SQLEvent.sender_id == sender_id).one()
+        return Stamp(rows, last_id, last_timestamp)
+
+
+def _read_back_as_they_are(tracker: DialogueStateTracker, stored_before: int) -> bool:
+    """Whether reading the conversation back would give all of the tracker's events: Rasa reads
+    back the events at or after the latest session start, so not when one of the new events began
+    a new session, or is older than the session's start."""
+    session_start = next((event.timestamp for event in reversed(tracker.events) if isinstance(event, SessionStarted)), None)
+    return not any(
+        isinstance(event, SessionStarted) or (session_start is not None and event.timestamp < session_start)
+        for event in itertools.islice(tracker.events, stored_before, None)
+    )
 
 
 def _asks_to_be_forgotten(tracker: DialogueStateTracker) -> bool:
