@@ -1,5 +1,5 @@
-"""Rasa's logistic-regression intent classifier, with its regularisation strength in config.yml
-and a quicker way to put a message's features together.
+"""Rasa's logistic-regression intent classifier, with its regularisation strength in config.yml,
+and quicker at classifying a message (1.2 -> 0.5 ms), with the same results.
 
 Rasa 3.6's `LogisticRegressionClassifier` fixes scikit-learn's C at 1.0. On this project's data
 that spreads the probabilities thin: a tenth of the held-out messages fell below the fallback's
@@ -7,20 +7,25 @@ that spreads the probabilities thin: a tenth of the held-out messages fell below
 the right intents above it; messages with words the model has never seen still fall below it.
 The measurements behind the value in config.yml are in the README (Measurements).
 
-Rasa builds each message's feature row by stacking its sparse features with an empty block of
-dense ones (this pipeline has none), which took 0.7 ms of the 0.9 ms a message spent here; the
-row is now the sparse features themselves, and the same numbers (tests/test_nlu_model.py).
+Rasa builds each message's feature row through `Message.get_sparse_features` and
+`get_dense_features`, which copy and join the per-word features too, only for them to be thrown
+away, then stack the row with an empty block of dense features (this pipeline has none). The
+row is now joined from the sentence features alone, in the same order. And scikit-learn multiplies the row by the transposed weights, which it copied
+(37 intents x 6,674 features) on every message, as they were stored row by row: they are now
+stored column by column, so the transpose is read in place. The same numbers either way
+(tests/test_intent_classifier.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
@@ -47,12 +52,16 @@ class TunableLogisticRegressionClassifier(LogisticRegressionClassifier):
             random_state=self.config["random_state"],
         )
 
+    def process(self, messages: list[Message]) -> list[Message]:
+        if not self.clf.coef_.flags.f_contiguous:
+            self.clf.coef_ = np.asfortranarray(self.clf.coef_)
+        return super().process(messages)
+
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         rows = []
         for message in messages:
-            # Each is (sequence features, sentence features); the classifier reads the sentence ones.
-            sparse = message.get_sparse_features(attribute=TEXT)[1]
-            dense = message.get_dense_features(attribute=TEXT)[1]
-            blocks = [csr_matrix(features.features) for features in (sparse, dense) if features is not None]
-            rows.append(blocks[0] if len(blocks) == 1 else hstack(blocks, format="csr"))
+            sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+            # Sparse first, then dense, each in the order the featurizers ran: as Rasa joins them.
+            blocks = [f.features for f in sentence if f.is_sparse()] + [f.features for f in sentence if f.is_dense()]
+            rows.append(hstack(blocks, format="csr"))
         return rows[0] if len(rows) == 1 else vstack(rows, format="csr")

@@ -3,8 +3,8 @@
 Rasa's SQL store reads every event of a conversation back on every turn, decodes each one and
 replays them all into a new tracker: a fifth of the server's time per message in 20-message
 conversations (README, Measurements). Here the tracker a turn leaves behind is kept, with a
-stamp of what the database held for that conversation just after it was stored: how many rows,
-the highest row id, the latest timestamp. The next turn reads that stamp again (one small query)
+stamp of what the database held for that conversation just after it was stored: how many rows
+and the latest timestamp. The next turn reads that stamp again (one small query)
 and gets the kept tracker only when it is unchanged, in the database (no other server, `make
 purge` or forget-me has touched the conversation) and in memory (no turn changed it and then
 failed before storing it). Anything else, and the conversation is read from the database as
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Sequence
 
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -29,12 +29,22 @@ MAX_IDLE_S = 30 * 60
 
 
 class Stamp(NamedTuple):
-    """What the database holds for one conversation: rows, highest id, latest timestamp. The
-    timestamp tells a conversation deleted and begun again apart even when SQLite reuses ids."""
+    """What the database holds for one conversation: how many rows, and the latest timestamp
+    (a conversation deleted and begun again with as many rows has later ones)."""
 
     rows: int
-    last_id: Optional[int]
     last_timestamp: Optional[float]
+
+    def after(self, events: Sequence[Event]) -> Stamp:
+        """The stamp once `events` are stored too."""
+        return Stamp(self.rows + len(events), max((self.last_timestamp or 0.0, *(e.timestamp for e in events))))
+
+
+class Stored(NamedTuple):
+    """What was in the database when a tracker was kept: how many of its events, and the stamp."""
+
+    events: int
+    stamp: Stamp
 
 
 @dataclass
@@ -80,10 +90,10 @@ class TrackerCache:
         while len(self._kept) > self._max_conversations:
             self._kept.popitem(last=False)
 
-    def stored_events(self, tracker: DialogueStateTracker) -> Optional[int]:
-        """How many of this very tracker's events are in the database, if it is the one kept."""
+    def stored(self, tracker: DialogueStateTracker) -> Optional[Stored]:
+        """What the database held when this very tracker was kept; None if it is not the one kept."""
         kept = self._kept.get(tracker.sender_id)
-        return kept.stored_events if kept is not None and kept.tracker is tracker else None
+        return Stored(kept.stored_events, kept.stamp) if kept is not None and kept.tracker is tracker else None
 
     def let_go(self, sender_id: str) -> None:
         self._kept.pop(sender_id, None)

@@ -80,19 +80,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             self.cache.let_go(sender_id)
             await self.forget(sender_id)
             return
-        stored_before = self.cache.stored_events(tracker)
+        stored = self.cache.stored(tracker)
         self._redacted_on_save.discard(sender_id)
         try:
             await super().save(tracker)
         except Exception:
             self.cache.let_go(sender_id)
             raise
-        if (stored_before is None or sender_id in self._redacted_on_save
-                or not _read_back_as_they_are(tracker, stored_before)):
+        if stored is None or sender_id in self._redacted_on_save or not _read_back_as_they_are(tracker, stored.events):
             self.cache.let_go(sender_id)
             return
-        with self.session_scope() as session:
-            self.cache.keep(tracker, self._stamp(session, sender_id))
+        # The lock on the conversation kept anyone else from storing in between.
+        self.cache.keep(tracker, stored.stamp.after(list(itertools.islice(tracker.events, stored.events, None))))
 
     async def forget(self, sender_id: str) -> int:
         """Delete every stored event of this sender; the number deleted."""
@@ -103,9 +102,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return deleted
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
-        stored = self.cache.stored_events(tracker)
+        stored = self.cache.stored(tracker)
         new_events = (super()._additional_events(session, tracker) if stored is None
-                      else itertools.islice(tracker.events, stored, None))
+                      else itertools.islice(tracker.events, stored.events, None))
         for event in new_events:
             if isinstance(event, OUR_OWN_WORDS):
                 yield event
@@ -119,10 +118,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 yield Event.from_parameters(redacted)
 
     def _stamp(self, session: Session, sender_id: str) -> Stamp:
-        rows, last_id, last_timestamp = session.query(
-            sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp),
-        ).filter(self.SQLEvent.sender_id == sender_id).one()
-        return Stamp(rows, last_id, last_timestamp)
+        rows, last_timestamp = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp)).filter(
+            self.SQLEvent.sender_id == sender_id).one()
+        return Stamp(rows, last_timestamp)
 
 
 def _read_back_as_they_are(tracker: DialogueStateTracker, stored_before: int) -> bool:

@@ -152,7 +152,7 @@ def tracker(sender: str) -> DialogueStateTracker:
     return DialogueStateTracker.from_events(sender, [UserUttered("hi")])
 
 
-STAMP = Stamp(rows=3, last_id=7, last_timestamp=1.5)
+STAMP = Stamp(rows=3, last_timestamp=1.5)
 
 
 def test_the_cache_gives_back_a_tracker_only_for_the_same_stamp():
