@@ -110,9 +110,13 @@ validate: $(RENDERED) check-knowledge
 pytest: $(MODEL) webchat $(CHROMIUM)
 	$(PY) -m pytest tests
 
+# The conversation tests, and the training stories: with rules only, the rules must predict every
+# step of every story too.
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
+	$(RASA) test core --model $(MODEL) --stories data/stories.yml \
+	  --fail-on-prediction-errors --out results/training-stories
 
 # Not part of `make test`, so a newcomer's machine needs no system services. Throw-away PostgreSQL,
 # Redis and nginx on loopback, two Rasa servers and one action server (tests_scale/).

@@ -609,7 +609,7 @@ def entity_lines(cv: NluRun, held_out: NluRun) -> list[str]:
     notes = [f"`{name}` is left out: {why}." for name, why in NOT_ANNOTATED_EXTRACTORS.items()]
     return ["### Entities", "",
             table(["run", "extractor", "micro F1", "macro F1", "F1 per entity"], rows), "",
-            "DIETClassifier extracts all three entity types. RegexEntityExtractor only reads the medicine "
+            "CRFEntityExtractor extracts all three entity types. RegexEntityExtractor only reads the medicine "
             "lookup table, so its `body_part` and `sensation` scores are 0 by design: its figure that "
             "matters is `medicine`. " + " ".join(notes), ""]
 
