@@ -1,6 +1,7 @@
 """The fixes to Rasa keep Rasa's behaviour: the action-response check built once accepts and
 rejects exactly what Rasa's own check does, with the same message; events are resolved to the
-same classes."""
+same classes; each rule decoded once is the rule Rasa decodes, for every rule of the trained
+model."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import pytest
 import rasa
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.utils.common import all_subclasses
 
 import rasa_fixes
+from tests import servers
 
 RASA_OWN_CHECK = RemoteAction._validate_action_result
 RASA_OWN_RESOLVE = Event.resolve_by_type
+RASA_OWN_DECODE = RulePolicy.__dict__["_rule_key_to_state"]
 ACTION = RemoteAction("action_answer_topic", None)
 
 GOOD = [
@@ -59,16 +64,34 @@ def test_an_unknown_event_name_is_refused_or_defaulted_as_rasa_does():
     assert rasa_fixes.resolve_event_type("topic") is None
 
 
+def test_each_rule_of_the_model_decodes_as_rasa_decodes_it():
+    agent = Agent.load(str(servers.MODEL))
+    policy = next(component for component in _loaded_components(agent) if isinstance(component, RulePolicy))
+    keys = [key for lookup in policy.lookup.values() if isinstance(lookup, dict) for key in lookup]
+    assert len(keys) > 40
+    for key in keys:
+        first, again = rasa_fixes.decoded_rule(key), rasa_fixes.decoded_rule(key)
+        assert first == again == RASA_OWN_DECODE.__func__(key)
+
+
+def _loaded_components(agent: Agent) -> list:
+    """The components of the loaded model's prediction graph."""
+    return [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()]
+
+
 def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert rasa.__version__ == rasa_fixes.FIXED_VERSION, "a new Rasa: check whether each fix is still needed"
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RASA_OWN_CHECK)
     monkeypatch.setattr(Event, "resolve_by_type", RASA_OWN_RESOLVE)
+    monkeypatch.setattr(RulePolicy, "_rule_key_to_state", RASA_OWN_DECODE)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
     assert Event.resolve_by_type is RASA_OWN_RESOLVE
+    assert RulePolicy.__dict__["_rule_key_to_state"] is RASA_OWN_DECODE
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
     assert RemoteAction._validate_action_result is rasa_fixes.validate_action_response
     assert Event.resolve_by_type is rasa_fixes.resolve_event_type
+    assert RulePolicy._rule_key_to_state is rasa_fixes.decoded_rule
