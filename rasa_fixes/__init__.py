@@ -12,6 +12,8 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
 - Rasa's rule policy matches the conversation against its rules turn by turn, back to the start,
   and decodes each rule from JSON again for every turn it checks: a fifteenth of the server's time
   in 20-message conversations. Each rule is decoded once; the decoded rule is only ever read.
+  And a rule applies to any turn further back than its own length, so the matching stops once it
+  has gone further back than the longest rule still in play, instead of at the conversation's start.
 
 The fixes are for this pinned version: with any other Rasa they are left out and a warning says so.
 """
@@ -71,6 +73,18 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
 decoded_rule = functools.lru_cache(maxsize=8192)(RulePolicy._rule_key_to_state)
 
 
+def possible_rule_keys(policy: RulePolicy, lookup: dict[str, str], states: list[dict]) -> set[str]:
+    """What `RulePolicy._get_possible_keys` does, without the turns that can no longer rule
+    anything out: `_is_rule_applicable` is true of every rule further back than its length."""
+    possible_keys = set(lookup.keys())
+    longest_rule = max((len(decoded_rule(key)) for key in possible_keys), default=0)
+    for turns_back, state in enumerate(reversed(states)):
+        if turns_back >= longest_rule:
+            break
+        possible_keys = {key for key in possible_keys if policy._is_rule_applicable(key, turns_back, state)}
+    return possible_keys
+
+
 def apply() -> bool:
     """Install the fixes; whether they were (not with a Rasa other than FIXED_VERSION)."""
     if rasa.__version__ != FIXED_VERSION:
@@ -79,5 +93,6 @@ def apply() -> bool:
     RemoteAction._validate_action_result = validate_action_response
     Event.resolve_by_type = staticmethod(resolve_event_type)
     RulePolicy._rule_key_to_state = staticmethod(decoded_rule)
+    RulePolicy._get_possible_keys = possible_rule_keys
     return True
 

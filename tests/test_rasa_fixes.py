@@ -1,15 +1,21 @@
 """The fixes to Rasa keep Rasa's behaviour: the action-response check built once accepts and
 rejects exactly what Rasa's own check does, with the same message; events are resolved to the
 same classes; each rule decoded once is the rule Rasa decodes, for every rule of the trained
-model."""
+model; the rule matching that stops early finds the rules Rasa's finds, at every prediction of a
+dozen whole conversations (with the real action server)."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import sys
 
 import pytest
 import rasa
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
+from rasa.utils.endpoints import EndpointConfig
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.utils.common import all_subclasses
@@ -20,6 +26,7 @@ from tests import servers
 RASA_OWN_CHECK = RemoteAction._validate_action_result
 RASA_OWN_RESOLVE = Event.resolve_by_type
 RASA_OWN_DECODE = RulePolicy.__dict__["_rule_key_to_state"]
+RASA_OWN_POSSIBLE_KEYS = RulePolicy.__dict__["_get_possible_keys"]
 ACTION = RemoteAction("action_answer_topic", None)
 
 GOOD = [
@@ -74,6 +81,47 @@ def test_each_rule_of_the_model_decodes_as_rasa_decodes_it():
         assert first == again == RASA_OWN_DECODE.__func__(key)
 
 
+def test_rule_matching_finds_the_rules_rasa_finds_at_every_prediction(assistant, monkeypatch, tmp_path):
+    sys.path.insert(0, str(servers.ROOT / "scripts"))
+    from load_generator import SCRIPTS, conversation
+
+    compared = []
+
+    def both(policy, lookup, states):
+        ours = rasa_fixes.possible_rule_keys(policy, lookup, states)
+        assert ours == RASA_OWN_POSSIBLE_KEYS(policy, lookup, states)
+        compared.append(len(states))
+        return ours
+
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", both)
+    monkeypatch.setattr(RulePolicy, "_rule_key_to_state", staticmethod(rasa_fixes.decoded_rule))
+    agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url="http://localhost:5055/webhook"))
+    talks = [conversation(i, 16) for i in range(len(SCRIPTS))]
+    talks.append(["can you check my leg pain", "no", "what is spasticity", "nope", "stop", "why do my legs hurt"])
+
+    async def run() -> None:
+        for number, messages in enumerate(talks):
+            for text in messages:
+                await agent.handle_text(text, sender_id=f"rules-{number}")
+
+    asyncio.run(run())
+    assert len(compared) > 100 and max(compared) > 20, "long conversations were compared"
+
+
+def test_rule_matching_still_checks_the_first_turn_of_the_longest_rule():
+    policy = RulePolicy.__new__(RulePolicy)  # the matching reads only the rule keys and the states
+    greeted = {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}
+    rule = json.dumps([{"prev_action": {"action_name": "utter_a"}}, greeted])
+    short_rule = json.dumps([greeted])
+    lookup = {rule: "utter_b", short_rule: "utter_c"}
+    after_a = [{"prev_action": {"action_name": "utter_a"}}, greeted]
+    after_other = [{"prev_action": {"action_name": "utter_other"}}, greeted]
+    for states in (after_a, after_other, [greeted, *after_a], [greeted]):
+        assert rasa_fixes.possible_rule_keys(policy, lookup, states) == RASA_OWN_POSSIBLE_KEYS(policy, lookup, states)
+    assert rasa_fixes.possible_rule_keys(policy, lookup, after_a) == {rule, short_rule}
+    assert rasa_fixes.possible_rule_keys(policy, lookup, after_other) == {short_rule}
+
+
 def _loaded_components(agent: Agent) -> list:
     """The components of the loaded model's prediction graph."""
     return [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()]
@@ -84,14 +132,17 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RASA_OWN_CHECK)
     monkeypatch.setattr(Event, "resolve_by_type", RASA_OWN_RESOLVE)
     monkeypatch.setattr(RulePolicy, "_rule_key_to_state", RASA_OWN_DECODE)
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RASA_OWN_POSSIBLE_KEYS)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
     assert Event.resolve_by_type is RASA_OWN_RESOLVE
     assert RulePolicy.__dict__["_rule_key_to_state"] is RASA_OWN_DECODE
+    assert RulePolicy.__dict__["_get_possible_keys"] is RASA_OWN_POSSIBLE_KEYS
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
     assert RemoteAction._validate_action_result is rasa_fixes.validate_action_response
     assert Event.resolve_by_type is rasa_fixes.resolve_event_type
     assert RulePolicy._rule_key_to_state is rasa_fixes.decoded_rule
+    assert RulePolicy._get_possible_keys is rasa_fixes.possible_rule_keys
