@@ -10,10 +10,10 @@ The measurements behind the value in config.yml are in the README (Measurements)
 Rasa builds each message's feature row through `Message.get_sparse_features` and
 `get_dense_features`, which copy and join the per-word features too, only for them to be thrown
 away, then stack the row with an empty block of dense features (this pipeline has none). The
-row is now joined from the sentence features alone, in the same order. And scikit-learn multiplies the row by the transposed weights, which it copied
-(37 intents x 6,674 features) on every message, as they were stored row by row: they are now
-stored column by column, so the transpose is read in place. The same numbers either way
-(tests/test_intent_classifier.py).
+row is now joined from the sentence features alone, in the same order. And scikit-learn
+multiplies the row by the transposed weights, which it copied (37 intents x 6,674 features) on
+every message, as they were stored row by row: they are now stored column by column, so the
+transpose is read in place. The same numbers either way (tests/test_intent_classifier.py).
 """
 
 from __future__ import annotations
