@@ -86,8 +86,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             self.cache.let_go(sender_id)
             await self.forget(sender_id)
             return
-        await self.stream_events(tracker)
+        # Asked before streaming: with an event broker, stream_events reads the conversation back.
         stored = self.cache.stored(tracker)
+        await self.stream_events(tracker)
         try:
             with self.session_scope() as session:
                 new_events = (list(itertools.islice(tracker.events, stored.events, None)) if stored is not None

@@ -61,6 +61,10 @@ class Server:
     async def say(self, sender: str, text: str) -> list[str]:
         return [reply.get("text") or reply.get("custom") for reply in await self.agent.handle_text(text, sender_id=sender)]
 
+    async def converse(self, sender: str, *texts: str) -> None:
+        for text in texts:
+            await self.say(sender, text)
+
 
 @pytest.fixture
 def database(tmp_path) -> Path:
@@ -93,8 +97,7 @@ def test_every_turn_served_from_memory_equals_the_database_and_the_replies_are_t
 def test_a_turn_with_contact_details_is_not_kept_and_is_read_back_redacted(assistant, database):
     async def run() -> None:
         server = Server(database)
-        await server.say("jo", "hello")
-        await server.say("jo", "what is baclofen")
+        await server.converse("jo", "hello", "what is baclofen")
         assert len(server.store.cache) == 1
         await server.say("jo", "ring me on 07700 900123")
         assert len(server.store.cache) == 0
@@ -107,8 +110,7 @@ def test_a_turn_with_contact_details_is_not_kept_and_is_read_back_redacted(assis
 def test_a_turn_stored_by_another_server_is_read_from_the_database(assistant, database):
     async def run() -> None:
         first, second = Server(database), Server(database)
-        for text in ("hello", "my feet burn at night", "what is gabapentin for"):
-            await first.say("ann", text)
+        await first.converse("ann", "hello", "my feet burn at night", "what is gabapentin for")
         before = await first.store.retrieve("ann")
         await second.say("ann", "tell me more")
         after = await first.store.retrieve("ann")
@@ -122,8 +124,7 @@ def test_a_turn_stored_by_another_server_is_read_from_the_database(assistant, da
 def test_a_conversation_deleted_elsewhere_is_gone_from_memory_too(assistant, database):
     async def run() -> None:
         server = Server(database)
-        for text in ("hello", "why do my legs hurt"):
-            await server.say("bo", text)
+        await server.converse("bo", "hello", "why do my legs hurt")
         assert await server.store.retrieve("bo") is not None
         with sqlite3.connect(database) as connection:  # as `make purge` does from another process
             connection.execute("DELETE FROM events WHERE sender_id = 'bo'")
@@ -137,8 +138,7 @@ def test_a_conversation_deleted_elsewhere_is_gone_from_memory_too(assistant, dat
 def test_a_tracker_changed_by_a_turn_that_failed_before_storing_is_read_again(assistant, database):
     async def run() -> None:
         server = Server(database)
-        for text in ("hello", "what is spasticity"):
-            await server.say("cy", text)
+        await server.converse("cy", "hello", "what is spasticity")
         changed = await server.store.retrieve("cy")
         changed.update(UserUttered("this turn was never stored"))
         again = await server.store.retrieve("cy")
