@@ -15,6 +15,8 @@ Pattern language (kept small so editors can read it):
 - Words are compared after lowercasing and dropping apostrophes ("can't" is "cant"), and
   tolerate one typo in words of 5+ letters and two in words of 9+ ("swolen", "breathign").
   `=word` turns that off where a typo would be another common word (`=worst` is not "worse").
+- A mention right after one of the file's `negation: before` words ("no chest pain", "never had
+  steroids") is one the person says they do not have, and does not count: see `Negation`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ WINDOW = 24
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _TERM_REF = re.compile(r"^\{([a-z0-9_]+)\}$")
 _WORD = re.compile(r"=?[a-z0-9]+\*?")
+_PLAIN_WORDS = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,18 @@ class Token:
     text: str
     start: int
     end: int
+    after_space: bool  # only spaces since the previous word: no comma, full stop or dash between
 
 
 def tokenize(text: str) -> list[Token]:
     """Lowercase words with their character offsets; apostrophes dropped ("can't" -> "cant")."""
     lowered = text.lower().replace("’", "'").replace("‘", "'")
-    return [Token(m.group(0).replace("'", ""), m.start(), m.end()) for m in _TOKEN.finditer(lowered)]
+    tokens, previous_end = [], None
+    for m in _TOKEN.finditer(lowered):
+        after_space = previous_end is not None and lowered[previous_end:m.start()].isspace()
+        tokens.append(Token(m.group(0).replace("'", ""), m.start(), m.end(), after_space))
+        previous_end = m.end()
+    return tokens
 
 
 def _typos_allowed(word: str) -> int:
@@ -123,6 +132,64 @@ class RedFlag:
 
 
 @dataclass(frozen=True)
+class Negation:
+    """What says a symptom is absent ("no chest pain", "never had steroids"), kept narrow because a
+    missed emergency costs far more than a false alarm. A mention is denied only when
+    - it is one of the things listed in `of`: symptoms and treatments a person has or has not had,
+      never a loss of function, whose absence is itself the symptom ("no feeling", "not talking");
+    - one of the `before` phrases comes right before it, with only spaces between ("no, her face
+      is drooping" is not denied), compared exactly ("ever" is not "never");
+    - none of the `unless_after` phrases comes within UNLESS_REACH words after it ("never had chest
+      pain like this" is new, not absent).
+    Patterns that use a negation word themselves ("no control of my bladder", "{cant} + breathe")
+    and crisis flags (someone who says they are not suicidal may still need the line) are never
+    negated."""
+
+    of: Part = ()
+    before: tuple[tuple[str, ...], ...] = ()
+    unless_after: tuple[tuple[str, ...], ...] = ()
+
+    UNLESS_REACH = 6
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The first word of each `before` phrase: a pattern holding one is never negated."""
+        return frozenset(phrase[0] for phrase in self.before)
+
+    def denies(self, tokens: list[Token], first: int, last: int) -> bool:
+        """Whether the mention at tokens[first..last] is one the person says they do not have."""
+        return (
+            any(_match_phrase(phrase, tokens, first) is not None for phrase in self.of)
+            and self._follows_negation(tokens, first)
+            and not any(
+                _starts_with(tokens, at, phrase)
+                for at in range(last + 1, min(last + 1 + self.UNLESS_REACH, len(tokens)))
+                for phrase in self.unless_after
+            )
+        )
+
+    def _follows_negation(self, tokens: list[Token], first: int) -> bool:
+        return any(
+            first >= len(phrase)
+            and _starts_with(tokens, first - len(phrase), phrase)
+            and all(tokens[at].after_space for at in range(first - len(phrase) + 1, first + 1))
+            for phrase in self.before
+        )
+
+
+def _starts_with(tokens: list[Token], at: int, words: tuple[str, ...]) -> bool:
+    return at + len(words) <= len(tokens) and all(tokens[at + k].text == word for k, word in enumerate(words))
+
+
+def _pattern_words(pattern: Pattern) -> frozenset[str]:
+    """Every word a pattern can match on, without its `=` and `*` marks."""
+    return frozenset(
+        word.lstrip("=").rstrip("*") for part in pattern.parts for phrase in part for slot in phrase
+        for words in slot for word in words
+    )
+
+
+@dataclass(frozen=True)
 class Detection:
     flag: RedFlag
     start: int
@@ -133,10 +200,15 @@ class Detection:
 class RedFlagDetector:
     """All flags of the file; `detect` returns what a message raises, most severe first."""
 
-    def __init__(self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str):
+    def __init__(self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str, negation: Negation = Negation()):
         self.flags = list(flags)
         self.disclaimer = disclaimer
         self.human_handoff = human_handoff
+        self.negation = negation
+        self._negation_of = {
+            pattern: None if flag.severity == "crisis" or _pattern_words(pattern) & negation.words else negation
+            for flag in self.flags for pattern in flag.patterns
+        }
         self._openers = {pattern: tuple(map(_openers, pattern.parts)) for flag in self.flags for pattern in flag.patterns}
         every_opener = frozenset().union(*(o for openers in self._openers.values() for o in openers))
         self._openers_matching = lru_cache(maxsize=65536)(
@@ -154,12 +226,16 @@ class RedFlagDetector:
             for pattern in flag.patterns:
                 if any(present.isdisjoint(openers) for openers in self._openers[pattern]):
                     continue
-                span = _find(pattern, tokens)
+                span = self.find(pattern, tokens)
                 if span is not None:
                     start, end = tokens[span[0]].start, tokens[span[1]].end
                     found.append(Detection(flag, start, end, text[start:end]))
                     break
         return sorted(found, key=lambda d: d.flag.rank)
+
+    def find(self, pattern: Pattern, tokens: list[Token]) -> tuple[int, int] | None:
+        """The token span of one match of one of this detector's patterns, negation applied."""
+        return _find(pattern, tokens, self._negation_of[pattern])
 
     def get(self, flag_id: str) -> RedFlag | None:
         return next((flag for flag in self.flags if flag.id == flag_id), None)
@@ -170,14 +246,15 @@ def _openers(part: Part) -> frozenset[str]:
     return frozenset(words[0] for phrase in part for words in phrase[0])
 
 
-def _find_part(part: Part, tokens: list[Token]) -> list[tuple[int, int]]:
-    """Every (first, last) token index where one of the part's phrases appears."""
+def _find_part(part: Part, tokens: list[Token], negation: Negation | None) -> list[tuple[int, int]]:
+    """Every (first, last) token index where one of the part's phrases appears, not denied."""
     spans = []
     for begin in range(len(tokens)):
         for phrase in part:
             last = _match_phrase(phrase, tokens, begin)
             if last is not None:
-                spans.append((begin, last))
+                if negation is None or not negation.denies(tokens, begin, last):
+                    spans.append((begin, last))
                 break
     return spans
 
@@ -204,13 +281,13 @@ def _match_slot(slot: Slot, tokens: list[Token], at: int) -> int | None:
     return None
 
 
-def _find(pattern: Pattern, tokens: list[Token]) -> tuple[int, int] | None:
+def _find(pattern: Pattern, tokens: list[Token], negation: Negation | None) -> tuple[int, int] | None:
     """The span covering one match of every part within WINDOW words, if there is one. Stops at
     the first part with no match: most patterns fail on their first part, and every message is
     checked against every pattern, so this is most of the detector's time."""
     candidates = []
     for part in pattern.parts:
-        spans = _find_part(part, tokens)
+        spans = _find_part(part, tokens, negation)
         if not spans:
             return None
         candidates.append(spans)
@@ -263,6 +340,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
         raise KnowledgeError(path, ["the file must have a top-level 'flags:' list"])
     problems: list[str] = []
     terms = _parse_terms(document.get("terms"), problems)
+    negation = _parse_negation(document.get("negation"), terms, problems)
     disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")
     human_handoff = _render(document.get("human_handoff"), numbers, "human_handoff", problems, None)
 
@@ -283,7 +361,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
             flags.append(flag)
     if problems:
         raise KnowledgeError(path, problems)
-    return RedFlagDetector(flags, disclaimer or "", human_handoff or "")
+    return RedFlagDetector(flags, disclaimer or "", human_handoff or "", negation)
 
 
 def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -299,6 +377,37 @@ def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, 
             continue
         terms[str(name)] = tuple(tuple(p.split()) for p in phrases)
     return terms
+
+
+def _parse_negation(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], problems: list[str]) -> Negation:
+    """The optional `negation:` mapping; without it, nothing is negated."""
+    if value is None:
+        return Negation()
+    fields = ("of", "before", "unless_after")
+    if not isinstance(value, dict):
+        problems.append(f"negation: must map {', '.join(fields)} to lists of words or phrases")
+        return Negation()
+    for unknown in sorted(set(value) - set(fields)):
+        problems.append(f"negation: '{unknown}': unknown field (a typo?)")
+    of: Part = ()
+    listed = value.get("of")
+    if not isinstance(listed, list) or not listed or not all(isinstance(p, str) and p.strip() for p in listed):
+        problems.append("negation: 'of': must list the words, phrases or {terms} that can be denied")
+    else:
+        try:
+            of = _parse_pattern("|".join(p.strip() for p in listed), terms).parts[0]
+        except ValueError as error:
+            problems.append(f"negation: 'of': {error}")
+    phrases = {}
+    for name in fields[1:]:
+        listed = value.get(name, [])
+        if not isinstance(listed, list) or not all(isinstance(p, str) and _PLAIN_WORDS.fullmatch(p) for p in listed):
+            problems.append(f"negation: '{name}': must list words or phrases of plain lowercase words: no '*', "
+                            "'=', '{term}' or apostrophes (\"havent\", not \"haven't\"), and \"no\" in quotes "
+                            "(YAML reads a bare no as false)")
+            listed = []
+        phrases[name] = tuple(tuple(p.split()) for p in listed)
+    return Negation(of, phrases["before"], phrases["unless_after"])
 
 
 def _parse_pattern(source: str, terms: dict[str, tuple[tuple[str, ...], ...]]) -> Pattern:

@@ -44,6 +44,11 @@ CASES = {
     "urgent with emergency number": (lambda d: flag(d, "dvt").update(reply="See {urgent_care} or call {emergency_number}."), "flag 'dvt': field 'reply': an urgent reply must not carry the emergency number"),
     "unknown placeholder": (lambda d: flag(d, "dvt").update(reply="Call {doctor}."), "flag 'dvt': field 'reply': unknown placeholder(s) doctor"),
     "unknown field": (lambda d: flag(d, "dvt").update(pattern=["x"]), "flag 'dvt': field 'pattern': unknown field"),
+    "bare no in negation": (lambda d: d["negation"]["before"].append(False), "negation: 'before': must list words or phrases of plain lowercase words"),
+    "apostrophe in negation": (lambda d: d["negation"]["unless_after"].append("haven't"), "negation: 'unless_after': must list words or phrases of plain lowercase words"),
+    "unknown term in negation": (lambda d: d["negation"]["of"].append("{fevr}"), "negation: 'of': unknown term '{fevr}'"),
+    "nothing to negate": (lambda d: d["negation"].update(of=[]), "negation: 'of': must list the words"),
+    "unknown negation field": (lambda d: d["negation"].update(after=["x"]), "negation: 'after': unknown field"),
 }
 
 
@@ -52,6 +57,23 @@ def test_the_helpline_reply_may_not_carry_the_emergency_number():
     document["human_handoff"] = "Call {helpline}, or {emergency_number}."
     with pytest.raises(KnowledgeError, match="human_handoff: it must not carry the emergency number"):
         red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+
+
+def test_without_a_negation_section_nothing_is_negated():
+    document = copy.deepcopy(GOOD)
+    del document["negation"]
+    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    assert [d.flag.id for d in detector.detect("no chest pain")] == ["pulmonary_embolism"]
+    assert red_flags.load().detect("no chest pain") == []
+
+
+def test_what_an_editor_lists_under_of_never_negates_a_crisis_or_a_pattern_that_says_no_itself():
+    document = copy.deepcopy(GOOD)
+    document["negation"]["of"] += ["suicid*", "control", "breath*"]
+    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    for message, flag_id in [("no suicidal thoughts", "suicidal_thoughts"), ("no control over my bladder", "cauda_equina"),
+                             ("i could not breathe", "pulmonary_embolism")]:
+        assert flag_id in [d.flag.id for d in detector.detect(message)], message
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -17,7 +17,9 @@ import yaml
 from pain_assistant import red_flags
 
 SAFETY = Path(__file__).resolve().parent / "safety"
-SETS = ("red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml")
+SETS = (
+    "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
+)
 DETECTOR = red_flags.load()
 
 
@@ -85,6 +87,56 @@ def test_few_ordinary_messages_get_an_emergency_or_crisis_reply(set_name):
     assert len(loud) / len(ordinary) <= MAX_LOUD_FALSE_ALARM_RATE, loud
 
 
+# Symptoms and treatments the person says they do not have: the mention alone raises nothing.
+DENIED = [
+    "no chest pain or anything, just my usual burning feet",
+    "my neck is stiff from sleeping funny, no fever",
+    "my hip aches from arthritis, never had steroids",
+    "my calf is not swollen, just achy after the walk",
+    "his face isnt drooping, hes just tired",
+    "no slurred speech, no headache, just the usual burning legs",
+    "fell over in the garden, nothing broken, just a bruise",
+    "back ache from sitting all day, no numbness down there",
+]
+# Negation words that must not cancel a flag: each of the rule's limits, and phrasings where the
+# word is the symptom ("no feeling", "not breathing").
+STILL_RAISED = [
+    ("no control over my bladder", "cauda_equina"),  # the pattern itself says "no"
+    ("no feeling between my legs", "cauda_equina"),
+    ("no, her face is drooping", "stroke"),  # punctuation between
+    ("No. Chest pain now", "pulmonary_embolism"),
+    ("never had chest pain like this before", "pulmonary_embolism"),  # new, not absent
+    ("i have never had chest pain until now", "pulmonary_embolism"),
+    ("never had a headache like this", "thunderclap_headache"),
+    ("not had steroids since last year and now my hip hurts", "osteonecrosis"),
+    ("no headache tablets are touching it, worst headache ever", "thunderclap_headache"),
+    ("no chest pain but i cant breathe", "pulmonary_embolism"),  # another part of the message
+    ("no swelling but my calf is red hot and throbbing", "dvt"),
+    ("no fever but my neck is stiff and she has a rash", "meningitis"),
+    ("im not suicidal, i just want to die", "suicidal_thoughts"),  # crisis: never negated
+    ("no suicidal thoughts, just no point living anymore", "suicidal_thoughts"),
+    ("hes not breathing", "pulmonary_embolism"),
+    ("i could not breathe at all", "pulmonary_embolism"),
+    ("without warning her face drooped", "stroke"),
+    ("i have no strength in my legs all of a sudden", "sudden_leg_paralysis"),
+    ("i have no feeling in my legs", "sudden_leg_paralysis"),
+    ("my legs arent working", "sudden_leg_paralysis"),
+    ("no vision in my left eye", "sudden_vision_loss"),
+    ("hes not talking properly, its all garbled", "stroke"),  # a loss of function is not in `of`
+    ("ever had a fever with a stiff neck? i have one now", "meningitis"),  # "ever" is not "never"
+]
+
+
+@pytest.mark.parametrize("message", DENIED)
+def test_a_symptom_the_person_says_they_do_not_have_raises_nothing(message):
+    assert DETECTOR.detect(message) == [], message
+
+
+@pytest.mark.parametrize("message, flag_id", STILL_RAISED)
+def test_negation_words_do_not_cancel_a_present_red_flag(message, flag_id):
+    assert flag_id in [d.flag.id for d in DETECTOR.detect(message)], message
+
+
 @pytest.mark.parametrize(
     "message, most_severe",
     [
@@ -123,7 +175,7 @@ def test_skipping_patterns_by_their_first_words_loses_no_flag():
     for message in messages:
         tokens = red_flags.tokenize(message)
         every_pattern = {
-            flag.id for flag in DETECTOR.flags if any(red_flags._find(p, tokens) is not None for p in flag.patterns)
+            flag.id for flag in DETECTOR.flags if any(DETECTOR.find(p, tokens) is not None for p in flag.patterns)
         }
         assert {d.flag.id for d in DETECTOR.detect(message)} == every_pattern, message
 
