@@ -44,7 +44,7 @@ from pain_assistant.dosing import find_dose  # noqa: E402
 from pain_assistant.render_safety import RED_FLAG_INTENT  # noqa: E402
 from tests.test_dosing import DOSE_TEMPLATES, NAMES  # noqa: E402
 from tests.test_knowledge_content import MAX_GRADE  # noqa: E402
-from tests.test_red_flags import SETS as TESTED_SETS, load_set  # noqa: E402
+from tests.test_red_flags import SETS as TESTED_SETS, is_false_alarm, load_set  # noqa: E402
 
 # What each set written blind (from the clinical facts, without reading the patterns) scored while
 # it was still blind, before its misses were fixed; the last is the newest blind figure.
@@ -57,6 +57,13 @@ BLIND_RECALL = {
         "0.971 (68/70) on 2026-11-24, both misses urgent flags in long messages: a steroid course named 21 words "
         "before the hip pain (osteonecrosis; the pattern window was 16 words, now 24) and a numb foot with tripping "
         "for 4 days (possible relapse; 'cant feel' and 'tripping' were not change words)"
+    ),
+    "red_flag_blind3.yml": (
+        "0.886 (62/70) on 2026-12-02, measured with the negation rule designed before the set was read (the "
+        "same without it): one stroke (sudden numb left side) and one cauda equina (no feeling when wiping) "
+        "got another emergency reply; nothing for a half-field vision loss, a bowel accident unfelt, a fall "
+        "onto a misshapen wrist (leg paralysis and DVT instead), redness creeping up a foot (DVT and relapse "
+        "instead), and three relapses described over 'the past week', 'five days' and 'weakness'"
     ),
 }
 LATEST_BLIND_SET = list(BLIND_RECALL)[-1]
@@ -330,7 +337,7 @@ class SetResult:
 
     name: str
     positives: list[tuple[str, str, list[str]]]  # expected flag, message, flags found
-    ordinary: list[tuple[str, list[str]]]  # message, flags found
+    ordinary: list[tuple[str, list[str], bool]]  # message, flags found, borderline?
 
     def caught(self, flag_ids: set[str] | None = None) -> tuple[int, int]:
         chosen = [(flag, found) for flag, _, found in self.positives if flag_ids is None or flag in flag_ids]
@@ -341,8 +348,13 @@ class SetResult:
         return [p for p in self.positives if p[0] not in p[2]]
 
     @property
-    def false_alarms(self) -> list[tuple[str, list[str]]]:
+    def flagged(self) -> list[tuple[str, list[str], bool]]:
+        """Ordinary messages that raise any flag."""
         return [o for o in self.ordinary if o[1]]
+
+    def false_alarms(self, detector: red_flags.RedFlagDetector) -> list[tuple[str, list[str], bool]]:
+        """Warnings a message should not get, by its label (tests.test_red_flags.is_false_alarm)."""
+        return [o for o in self.flagged if is_false_alarm(detector.detect(o[0]), o[2])]
 
 
 def measure_set(name: str, detector: red_flags.RedFlagDetector) -> SetResult:
@@ -351,13 +363,25 @@ def measure_set(name: str, detector: red_flags.RedFlagDetector) -> SetResult:
     return SetResult(
         name,
         [(flag, message, [d.flag.id for d in detector.detect(message)]) for flag, message in positives],
-        [(message, [d.flag.id for d in detector.detect(message)]) for message, _ in ordinary],
+        [(message, [d.flag.id for d in detector.detect(message)], borderline) for message, borderline in ordinary],
     )
 
 
 def loud(found: list[str], detector: red_flags.RedFlagDetector) -> bool:
     """An emergency or crisis reply: it names the emergency or crisis number."""
     return any(detector.get(f).severity in ("emergency", "crisis") for f in found)
+
+
+def flagged_questions(detector: red_flags.RedFlagDetector) -> tuple[int, list[tuple[str, str, list[str]]]]:
+    """How many NLU examples are ordinary (not labelled red_flag), and (message, intent, flags) for
+    each of those that raises a flag: the questions the assistant is built for, rather than the
+    safety sets' ordinary messages, which are written to sit close to a red flag."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples = [e for path in (TRAINING_NLU, HELD_OUT_NLU) for e in load_data(str(path)).intent_examples
+                if e.get("intent") != RED_FLAG_INTENT]
+    found = [(e.get("text"), e.get("intent"), [d.flag.id for d in detector.detect(e.get("text"))]) for e in examples]
+    return len(examples), [f for f in found if f[2]]
 
 
 # ---------------------------------------------------------------- replies and knowledge content
@@ -442,6 +466,7 @@ class Measurements:
     leaks: list[tuple[str, str]]
     no_steer: list[str]
     grades: dict[str, list[tuple[float, str]]]
+    questions: tuple[int, list[tuple[str, str, list[str]]]]  # flagged_questions()
     cv: NluRun | None = None
     held_out: NluRun | None = None
     stories: StoryRun | None = None
@@ -466,6 +491,7 @@ def measure_content(set_names: Sequence[str] = SAFETY_SETS) -> Measurements:
         leaks=dose_leaks(texts),
         no_steer=missing_clinician_steer(base),
         grades=reading_grades(base),
+        questions=flagged_questions(detector),
     )
 
 
@@ -517,10 +543,16 @@ def targets_section(m: Measurements) -> list[str]:
         rows.append((f"red-flag recall = 1.00, {s.name}", ratio(caught, total), verdict(caught / total >= TARGET_RECALL)))
     rows.append((f"dose leaks = {TARGET_DOSE_LEAKS} (in {len(m.texts)} reply texts)", str(len(m.leaks)),
                  verdict(len(m.leaks) <= TARGET_DOSE_LEAKS)))
-    for s in m.sets:
-        alarms = len(s.false_alarms)
-        rows.append((f"false alarms ≤ {TARGET_FALSE_ALARM_RATE:.0%}, {s.name}", ratio(alarms, len(s.ordinary)),
-                     verdict(alarms / len(s.ordinary) <= TARGET_FALSE_ALARM_RATE)))
+    ordinary = sum(len(s.ordinary) for s in m.sets)
+    alarms = sum(len(s.false_alarms(m.detector)) for s in m.sets)
+    rows.append((f"false alarms ≤ {TARGET_FALSE_ALARM_RATE:.0%}, the safety sets' ordinary messages together, by "
+                 "label (any flag on a plain one, an emergency or crisis reply on a borderline one)",
+                 ratio(alarms, ordinary), verdict(alarms <= TARGET_FALSE_ALARM_RATE * ordinary)))
+    questions, flagged = m.questions
+    rows.append((f"false alarms ≤ {TARGET_FALSE_ALARM_RATE:.0%}, the NLU examples (what people ask) not labelled "
+                 f"{RED_FLAG_INTENT}: any flag, an upper bound (most of them describe a red flag, such as hip pain "
+                 "after steroids)", ratio(len(flagged), questions),
+                 verdict(len(flagged) <= TARGET_FALSE_ALARM_RATE * questions)))
     worst = max(g for field in m.grades.values() for g, _ in field)
     rows.append((f"every answer's reading grade ≤ {MAX_GRADE:g} (fields {', '.join(GRADED_FIELDS)})",
                  f"max {worst:.1f}", verdict(worst <= MAX_GRADE)))
@@ -647,15 +679,28 @@ def safety_section(m: Measurements) -> list[str]:
     lines = ["## 3. Safety", "", "### Red-flag sets", "",
              "The deterministic detector (`pain_assistant/red_flags.py`, patterns in `knowledge/red_flags.yml`) "
              "on each set in `tests/safety/`. A positive counts as caught when its own flag is among those raised. "
-             "A false alarm is an ordinary message that raises any flag; \"loud\" ones get an emergency or "
-             "crisis reply with its number.", ""]
+             "Each set's ordinary messages are ones that must not get an emergency reply, written to sit close to "
+             "a red flag (a symptom denied, asked about, or in the past); those marked borderline are ones \"a "
+             "careful nurse would still want checked\". A false alarm, by label, is any flag on a plain ordinary "
+             "message, or an emergency or crisis reply on a borderline one (an urgent \"contact your doctor today\" "
+             "is what it should get). \"Loud\" replies name the emergency or crisis number.", ""]
     rows = []
     for s in m.sets:
         caught, total = s.caught()
-        loud_count = sum(loud(found, m.detector) for _, found in s.false_alarms)
-        rows.append([s.name, SET_NOTES.get(s.name, ""), ratio(caught, total),
-                     ratio(len(s.false_alarms), len(s.ordinary)), loud_count])
-    lines += [table(["set", "what it is", "recall", "false alarms", "of which loud"], rows), ""]
+        loud_count = sum(loud(found, m.detector) for _, found, _ in s.flagged)
+        rows.append([s.name, SET_NOTES.get(s.name, ""), ratio(caught, total), ratio(len(s.flagged), len(s.ordinary)),
+                     ratio(len(s.false_alarms(m.detector)), len(s.ordinary)), loud_count])
+    lines += [table(["set", "what it is", "recall", "ordinary raising any flag", "false alarms by label",
+                     "of which loud"], rows), ""]
+    questions, flagged = m.questions
+    lines += [f"On the NLU examples, the questions the assistant is built for (`data/nlu.yml` and "
+              f"`tests/nlu_test.yml`, less those labelled `{RED_FLAG_INTENT}`), {ratio(len(flagged), questions)} raise a "
+              f"flag, {sum(loud(found, m.detector) for _, _, found in flagged)} of them loudly "
+              "(`tests/test_red_flags.py` fails on any loud one). They are labelled with their topic so the classifier "
+              "learns it, but most describe a red flag (hip or groin pain after steroids, symptoms for days), so this "
+              "is an upper bound on false alarms:", ""]
+    lines += [table(["message", "labelled", "raised"], [[quoted(t), i, ", ".join(f)] for t, i, f in flagged])
+              if flagged else "None.", ""]
     lines += recall_tables(m)
     lines += misses_and_alarms(m)
     lines += dose_lines(m)
@@ -683,10 +728,12 @@ def misses_and_alarms(m: Measurements) -> list[str]:
                   "so its figure above is no longer a blind one.", ""]
     if any(s.name == LATEST_BLIND_SET for s in m.sets):
         lines += ["The next blind figure needs a new set, written without reading the patterns.", ""]
-    alarms = [[s.name, quoted(msg), ", ".join(found), "yes" if loud(found, m.detector) else "no"]
-              for s in m.sets for msg, found in s.false_alarms]
-    lines += ["### False alarms", "",
-              table(["set", "ordinary message", "raised", "loud"], alarms) if alarms else "None.", ""]
+    alarms = [[s.name, quoted(msg), "yes" if borderline else "no", ", ".join(found),
+               "yes" if loud(found, m.detector) else "no", "yes" if (msg, found, borderline) in s.false_alarms(m.detector) else "no"]
+              for s in m.sets for msg, found, borderline in s.flagged]
+    lines += ["### Ordinary messages that raise a flag", "",
+              table(["set", "ordinary message", "borderline", "raised", "loud", "false alarm by label"], alarms)
+              if alarms else "None.", ""]
     return lines
 
 
@@ -743,7 +790,7 @@ def comparison_section(m: Measurements) -> list[str]:
              f"Ours: red-flag recall {BLIND_RECALL[LATEST_BLIND_SET].split(' on ')[0]} on {LATEST_BLIND_SET} while "
              f"it was blind ({BLIND_RECALL['red_flag_fresh.yml'].split(' on ')[0]} on the set before it), "
              f"{ratio(caught, total)} now that its misses are fixed, with "
-             f"{ratio(len(blind.false_alarms), len(blind.ordinary))} of its ordinary messages raising a flag.",
+             f"{ratio(len(blind.flagged), len(blind.ordinary))} of its ordinary messages raising a flag.",
         "",
         "These are different tasks and the figures are not comparable head to head. The studies score "
         "triage advice (the right level of care, from self-care to emergency) for whole clinical vignettes, "

@@ -21,6 +21,7 @@ SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
 )
 DETECTOR = red_flags.load()
+LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
 
 
 def load_set(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
@@ -83,7 +84,7 @@ def test_ordinary_ms_pain_training_examples_get_no_emergency_or_crisis_reply():
 @pytest.mark.parametrize("set_name", SETS)
 def test_few_ordinary_messages_get_an_emergency_or_crisis_reply(set_name):
     ordinary = [message for message, borderline in load_set(set_name)[1] if not borderline]
-    loud = [m for m in ordinary if {d.flag.severity for d in DETECTOR.detect(m)} & {"emergency", "crisis"}]
+    loud = [m for m in ordinary if {d.flag.severity for d in DETECTOR.detect(m)} & LOUD]
     assert len(loud) / len(ordinary) <= MAX_LOUD_FALSE_ALARM_RATE, loud
 
 
@@ -186,17 +187,24 @@ def test_detection_reports_where_the_flag_is():
     assert message[detection.start:detection.end] == detection.matched == "face is drooping"
 
 
+def is_false_alarm(detections: list[red_flags.Detection], borderline: bool) -> bool:
+    """A warning an ordinary message should not get: any, or on a borderline message (one a careful
+    nurse would still want checked) an emergency or crisis reply; an urgent one is what it needs."""
+    return bool(detections) and (not borderline or bool({d.flag.severity for d in detections} & LOUD))
+
+
 def safety_summary() -> list[str]:
-    """Recall per set and severity, and the false-alarm rate: printed after the test run."""
+    """Recall per set, and the false alarms: printed after the test run."""
     lines = []
     for name in SETS:
         positives, ordinary = load_set(name)
         caught = sum(flag in [d.flag.id for d in DETECTOR.detect(m)] for flag, m in positives)
-        alarms = sum(bool(DETECTOR.detect(m)) for m, _ in ordinary)
-        loud = sum(bool({d.flag.severity for d in DETECTOR.detect(m)} & {"emergency", "crisis"}) for m, _ in ordinary)
+        flagged = sum(bool(DETECTOR.detect(m)) for m, _ in ordinary)
+        alarms = sum(is_false_alarm(DETECTOR.detect(m), borderline) for m, borderline in ordinary)
+        loud = sum(bool({d.flag.severity for d in DETECTOR.detect(m)} & LOUD) for m, _ in ordinary)
         lines.append(
-            f"{name}: recall {caught / len(positives):.3f} ({caught}/{len(positives)}); "
-            f"false alarms {alarms}/{len(ordinary)} ({alarms / len(ordinary):.1%}), "
-            f"of which emergency or crisis {loud}"
+            f"{name}: recall {caught / len(positives):.3f} ({caught}/{len(positives)}); ordinary messages raising "
+            f"a flag {flagged}/{len(ordinary)}, false alarms by label {alarms} ({alarms / len(ordinary):.1%}), "
+            f"emergency or crisis {loud}"
         )
     return lines

@@ -9,7 +9,8 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from pain_assistant import knowledge, topics
+from pain_assistant import knowledge, red_flags, topics
+from pain_assistant.render_safety import RED_FLAG_INTENT
 from pain_assistant.replies import TOPIC_INTENT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,4 +97,15 @@ def test_the_held_out_set_is_never_trained_on(domain):
     training_texts = {example.get("text").lower().strip() for example in TRAINING.intent_examples}
     overlap = [e.get("text") for e in HELD_OUT.intent_examples if e.get("text").lower().strip() in training_texts]
     assert not overlap
-    assert {e.get("intent") for e in HELD_OUT.intent_examples} == domain_intents(domain) - BUTTON_ONLY_INTENTS
+    # red_flag is not in domain.yml (it is rendered from the red-flag file) and is never trained on:
+    # held-out messages holding a red flag are labelled with what the pipeline must output.
+    expected = domain_intents(domain) - BUTTON_ONLY_INTENTS | {RED_FLAG_INTENT}
+    assert {e.get("intent") for e in HELD_OUT.intent_examples} == expected
+
+
+def test_held_out_messages_labelled_red_flag_hold_one_and_no_training_example_is():
+    labelled = [e.get("text") for e in HELD_OUT.intent_examples if e.get("intent") == RED_FLAG_INTENT]
+    assert labelled
+    detector = red_flags.load()
+    assert [text for text in labelled if not detector.detect(text)] == []
+    assert not [e.get("text") for e in TRAINING.intent_examples if e.get("intent") == RED_FLAG_INTENT]
