@@ -2,8 +2,8 @@
 
 The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
 `tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
-`red_flag_fresh.yml` and `red_flag_blind2.yml` (each written blind, measured once, then fixed:
-their blind figures are in scripts/evaluate.py).
+`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind4.yml` (each written blind,
+measured once, then fixed: their blind figures are in scripts/evaluate.py).
 Recall and the false-alarm rate are printed at the end of the pytest run.
 """
 
@@ -19,6 +19,7 @@ from pain_assistant import red_flags
 SAFETY = Path(__file__).resolve().parent / "safety"
 SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
+    "red_flag_blind4.yml",
 )
 DETECTOR = red_flags.load()
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
@@ -124,6 +125,8 @@ STILL_RAISED = [
     ("my legs arent working", "sudden_leg_paralysis"),
     ("no vision in my left eye", "sudden_vision_loss"),
     ("hes not talking properly, its all garbled", "stroke"),  # a loss of function is not in `of`
+    ("swollen calf, dvt last year", "dvt"),  # history is a risk, not a sign the symptom is over
+    ("hip pain and a new limp, i had iv steroids for a relapse last year", "osteonecrosis"),
     ("ever had a fever with a stiff neck? i have one now", "meningitis"),  # "ever" is not "never"
 ]
 
