@@ -8,9 +8,13 @@ leading "/" as an intent and would skip the NLU pipeline, and with it the red-fl
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 from pain_assistant import red_flags
+from pain_assistant.validation import KnowledgeError
+
+logger = logging.getLogger(__name__)
 
 MAX_CHARACTERS = 5000
 TOO_LONG_REPLY = (
@@ -30,6 +34,17 @@ def detector() -> red_flags.RedFlagDetector:
     return red_flags.load()
 
 
+def holds_a_red_flag(text: str) -> bool:
+    """Whether `text` raises a red flag. If the red-flag file cannot be read (an editor's change
+    saved half-done while the server runs), assume it does: the message then goes on to Rasa,
+    whose model keeps the copy of the file it was trained with."""
+    try:
+        return bool(detector().detect(text))
+    except KnowledgeError as error:
+        logger.error("The red-flag file cannot be read, so every message goes on to the model: %s", error)
+        return True
+
+
 def typed_text(text: str) -> str:
     """Text a person typed, made safe to hand to Rasa: no leading "/" to pose as a payload."""
     return text.strip().lstrip("/").strip()
@@ -38,7 +53,7 @@ def typed_text(text: str) -> str:
 def unless_it_hides_a_red_flag(text: str) -> str:
     """For channels that cannot tell typed text from a button payload (REST): keep a "/" payload
     as it is, unless it holds a red flag, which must go through the NLU and get its warning."""
-    if text.lstrip().startswith("/") and detector().detect(text):
+    if text.lstrip().startswith("/") and holds_a_red_flag(text):
         return typed_text(text)
     return text
 
@@ -47,6 +62,6 @@ def reply_instead(text: str) -> str | None:
     """The prompt or limit to send instead of processing `text`, or None to process it."""
     if not text.strip():
         return EMPTY_PROMPT
-    if len(text) > MAX_CHARACTERS and not detector().detect(text):
+    if len(text) > MAX_CHARACTERS and not holds_a_red_flag(text):
         return TOO_LONG_REPLY
     return None

@@ -39,6 +39,7 @@ SEVERITIES = ("emergency", "crisis", "urgent")  # most severe first
 PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care", "helpline")
 # Which placeholder each severity's reply must carry, so every warning says whom to call.
 REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line", "urgent": "urgent_care"}
+TOP_LEVEL_FIELDS = {"disclaimer", "human_handoff", "terms", "negation", "flags"}
 GAP = 1
 # Wide enough for a long message that names the cause early and the symptom late (a steroid
 # course, then hip pain two clauses on); no set's false alarms rose from 16 to 24.
@@ -338,7 +339,9 @@ def load_region(path: Path, region: str) -> dict[str, str]:
 def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) -> RedFlagDetector:
     if not isinstance(document, dict) or not isinstance(document.get("flags"), list):
         raise KnowledgeError(path, ["the file must have a top-level 'flags:' list"])
-    problems: list[str] = []
+    problems: list[str] = [
+        f"'{unknown}': unknown top-level field (a typo?)" for unknown in sorted(set(document) - TOP_LEVEL_FIELDS)
+    ]
     terms = _parse_terms(document.get("terms"), problems)
     negation = _parse_negation(document.get("negation"), terms, problems)
     disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")

@@ -66,8 +66,8 @@ BLIND_RECALL = {
         "instead), and three relapses described over 'the past week', 'five days' and 'weakness'"
     ),
     "red_flag_blind4.yml": (
-        "0.914 (64/70) on 2026-12-02, after the negation rule and the third set's fixes (the detector at the "
-        "session's start also caught 64): no warning at all for legs 'gone from wobbly to nothing' that cannot "
+        "0.914 (64/70) on 2026-12-02, after the negation rule and the third set's fixes (commit c377b75's "
+        "detector, before both, also caught 64): no warning at all for legs 'gone from wobbly to nothing' that cannot "
         "be lifted, a fever of 39.5 with a rigid neck, and 'nobody would miss me... thought about how id do it'; "
         "another emergency reply for a sudden one-sided loss of feeling (stroke), numb 'bits' with legs going "
         "to jelly (cauda equina) and a head knock with drowsiness after a fall"
@@ -540,7 +540,8 @@ def targets_section(m: Measurements) -> list[str]:
         rows += [
             (f"held-out intent macro-F1 ≥ {TARGET_MACRO_F1}, as Rasa scores it", f"{as_scored:.3f}",
              verdict(as_scored >= TARGET_MACRO_F1)),
-            (f"held-out intent macro-F1 ≥ {TARGET_MACRO_F1}, {overridden} red-flag overrides left out", f"{kept:.3f}",
+            (f"held-out intent macro-F1 ≥ {TARGET_MACRO_F1}, the {overridden} messages predicted red_flag left out",
+             f"{kept:.3f}",
              verdict(kept >= TARGET_MACRO_F1)),
         ]
     else:
@@ -592,14 +593,18 @@ def nlu_section(m: Measurements, assets_link: str) -> list[str]:
         summary.append([run.label, len(run.predictions), f"{run.report.get('accuracy', 0):.3f}", f"{scored:.3f}",
                         len(run.overridden), f"{macro_f1_without_overrides(run):.3f}", f"{run.seconds:.0f} s"])
     lines += [
-        table(["run", "messages", "accuracy", "macro F1 as scored", "overridden to red_flag",
-               "macro F1, overrides left out", "time"], summary),
+        table(["run", "messages", "accuracy", "macro F1 as scored", "predicted red_flag",
+               "macro F1, red_flag predictions left out", "time"], summary),
         "",
         "The pipeline's last component, `SafetyOverride`, sets the intent `red_flag` on any message "
         "holding a red flag, whatever the classifier said: such a message gets the warning instead of "
-        "the topic, by design. Rasa scores those as errors of their labelled intent; the second macro F1 "
-        "leaves them out, as `tests/test_nlu_model.py` does for accuracy. Macro averages are over the "
-        "labelled intents. Rasa's test undoes the FallbackClassifier (it scores the classifier's top intent, "
+        "the topic, by design. Held-out messages that describe a red flag by the clinical facts (hip or "
+        "groin pain after steroids) are labelled `red_flag`, what the pipeline must output; any other "
+        "message it turns into `red_flag` counts as an error of its labelled intent (a false alarm of the "
+        "detector). The training data labels every message with its topic, so in cross-validation every "
+        "`red_flag` counts as an error. The second macro F1 leaves out every message predicted `red_flag`, "
+        "as `tests/test_nlu_model.py` does for accuracy: the classifier's own figure. Macro averages are "
+        "over the labelled intents. Rasa's test undoes the FallbackClassifier (it scores the classifier's top intent, "
         "not the \"not sure\" reply a message below 0.5 confidence gets), so these figures differ from "
         "`tests/test_nlu_model.py`, which counts a \"not sure\" as a miss; `ask_dose`, set by the safety "
         "component on dose questions, counts as an error when the label differs.",
@@ -610,7 +615,7 @@ def nlu_section(m: Measurements, assets_link: str) -> list[str]:
         "",
     ]
     if m.held_out.overridden:
-        lines += ["Held-out messages overridden to `red_flag`:", ""]
+        lines += ["Held-out messages predicted `red_flag`:", ""]
         lines += [f"- {quoted(p.text)} (labelled `{p.target}`; raises "
                   f"{', '.join(d.flag.id for d in m.detector.detect(p.text))})" for p in m.held_out.overridden]
         lines.append("")

@@ -49,6 +49,7 @@ CASES = {
     "unknown term in negation": (lambda d: d["negation"]["of"].append("{fevr}"), "negation: 'of': unknown term '{fevr}'"),
     "nothing to negate": (lambda d: d["negation"].update(of=[]), "negation: 'of': must list the words"),
     "unknown negation field": (lambda d: d["negation"].update(after=["x"]), "negation: 'after': unknown field"),
+    "unknown top-level field": (lambda d: d.update(negaton=d.pop("negation")), "'negaton': unknown top-level field"),
 }
 
 
