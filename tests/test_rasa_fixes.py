@@ -1,8 +1,9 @@
 """The fixes to Rasa keep Rasa's behaviour: the action-response check built once accepts and
 rejects exactly what Rasa's own check does, with the same message; events are resolved to the
 same classes; each rule decoded once is the rule Rasa decodes, for every rule of the trained
-model; the rule matching that stops early finds the rules Rasa's finds, at every prediction of a
-dozen whole conversations (with the real action server)."""
+model; the rule matching that stops early finds the rules Rasa's finds, and the states of the
+last turns are Rasa's and give Rasa's prediction, at every prediction of a dozen whole
+conversations (with the real action server)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ RASA_OWN_CHECK = RemoteAction._validate_action_result
 RASA_OWN_RESOLVE = Event.resolve_by_type
 RASA_OWN_DECODE = RulePolicy.__dict__["_rule_key_to_state"]
 RASA_OWN_POSSIBLE_KEYS = RulePolicy.__dict__["_get_possible_keys"]
+RASA_OWN_STATES = RulePolicy._prediction_states  # Policy's, which RulePolicy inherits
+RASA_OWN_PREDICT = RulePolicy._predict
 ACTION = RemoteAction("action_answer_topic", None)
 
 GOOD = [
@@ -81,10 +84,26 @@ def test_each_rule_of_the_model_decodes_as_rasa_decodes_it():
         assert first == again == RASA_OWN_DECODE.__func__(key)
 
 
-def test_rule_matching_finds_the_rules_rasa_finds_at_every_prediction(assistant, monkeypatch, tmp_path):
+def whole_conversations() -> list[list[str]]:
+    """The bench's patients' scripts, 16 messages each, and a leg check with an answer it must ask again."""
     sys.path.insert(0, str(servers.ROOT / "scripts"))
     from load_generator import SCRIPTS, conversation
 
+    talks = [conversation(i, 16) for i in range(len(SCRIPTS))]
+    talks.append(["can you check my leg pain", "no", "what is spasticity", "nope", "stop", "why do my legs hurt"])
+    return talks
+
+
+def talk(agent: Agent, talks: list[list[str]], prefix: str) -> None:
+    async def run() -> None:
+        for number, messages in enumerate(talks):
+            for text in messages:
+                await agent.handle_text(text, sender_id=f"{prefix}-{number}")
+
+    asyncio.run(run())
+
+
+def test_rule_matching_finds_the_rules_rasa_finds_at_every_prediction(assistant, monkeypatch, tmp_path):
     compared = []
 
     def both(policy, lookup, states):
@@ -96,16 +115,43 @@ def test_rule_matching_finds_the_rules_rasa_finds_at_every_prediction(assistant,
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", both)
     monkeypatch.setattr(RulePolicy, "_rule_key_to_state", staticmethod(rasa_fixes.decoded_rule))
     agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url="http://localhost:5055/webhook"))
-    talks = [conversation(i, 16) for i in range(len(SCRIPTS))]
-    talks.append(["can you check my leg pain", "no", "what is spasticity", "nope", "stop", "why do my legs hurt"])
-
-    async def run() -> None:
-        for number, messages in enumerate(talks):
-            for text in messages:
-                await agent.handle_text(text, sender_id=f"rules-{number}")
-
-    asyncio.run(run())
+    talk(agent, whole_conversations(), "rules")
     assert len(compared) > 100 and max(compared) > 20, "long conversations were compared"
+
+
+def test_the_last_turns_states_are_rasas_and_predict_what_rasa_predicts(assistant, monkeypatch):
+    compared = []
+
+    def states_both_ways(policy, tracker, domain, use_text_for_last_user_input=False, rule_only_data=None):
+        rasas = RASA_OWN_STATES(policy, tracker, domain, use_text_for_last_user_input, rule_only_data)
+        ours = rasa_fixes.recent_prediction_states(policy, tracker, domain, use_text_for_last_user_input, rule_only_data)
+        assert len(ours) == min(len(rasas), rasa_fixes.longest_rule(policy))
+        assert ours == rasas[-len(ours):]
+        compared.append(len(rasas))
+        return ours
+
+    def predict_both_ways(policy, tracker, domain):
+        ours, our_source = RASA_OWN_PREDICT(policy, tracker, domain)
+        monkeypatch.setattr(RulePolicy, "_prediction_states", RASA_OWN_STATES)
+        try:
+            rasas, rasa_source = RASA_OWN_PREDICT(policy, tracker, domain)
+        finally:
+            monkeypatch.setattr(RulePolicy, "_prediction_states", states_both_ways)
+        assert (ours.probabilities, ours.events, ours.hide_rule_turn, ours.is_end_to_end_prediction,
+                ours.is_no_user_prediction) == (rasas.probabilities, rasas.events, rasas.hide_rule_turn,
+                                                rasas.is_end_to_end_prediction, rasas.is_no_user_prediction)
+        # The source is the rule that matched, or when none did a key made of the states, which
+        # serves only to look up whether the turn is hidden: never a rule's key either way.
+        rules = policy.lookup["rules"]
+        assert our_source == rasa_source or (our_source not in rules and rasa_source not in rules)
+        return ours, our_source
+
+    monkeypatch.setattr(RulePolicy, "_prediction_states", states_both_ways)
+    monkeypatch.setattr(RulePolicy, "_predict", predict_both_ways)
+    agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url="http://localhost:5055/webhook"))
+    talk(agent, whole_conversations(), "states")
+    assert len(compared) > 100 and max(compared) > 3 * rasa_fixes.longest_rule(next(
+        c for c in _loaded_components(agent) if isinstance(c, RulePolicy))), "long conversations were compared"
 
 
 def test_rule_matching_still_checks_the_first_turn_of_the_longest_rule():
@@ -133,12 +179,14 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     monkeypatch.setattr(Event, "resolve_by_type", RASA_OWN_RESOLVE)
     monkeypatch.setattr(RulePolicy, "_rule_key_to_state", RASA_OWN_DECODE)
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RASA_OWN_POSSIBLE_KEYS)
+    monkeypatch.setattr(RulePolicy, "_prediction_states", RASA_OWN_STATES)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
     assert Event.resolve_by_type is RASA_OWN_RESOLVE
     assert RulePolicy.__dict__["_rule_key_to_state"] is RASA_OWN_DECODE
     assert RulePolicy.__dict__["_get_possible_keys"] is RASA_OWN_POSSIBLE_KEYS
+    assert RulePolicy._prediction_states is RASA_OWN_STATES
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
@@ -146,3 +194,4 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert Event.resolve_by_type is rasa_fixes.resolve_event_type
     assert RulePolicy._rule_key_to_state is rasa_fixes.decoded_rule
     assert RulePolicy._get_possible_keys is rasa_fixes.possible_rule_keys
+    assert RulePolicy._prediction_states is rasa_fixes.recent_prediction_states
