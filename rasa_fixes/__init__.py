@@ -18,6 +18,9 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
   (a quarter of the server's time in 20-message conversations, py-spy), though the matching reads
   only as many turns back as the longest rule. The conversation is still replayed from the start,
   but the states are worked out for those last turns only, each as Rasa works it out.
+- Every action call sends the whole conversation to the action server as JSON, encoded by the
+  standard library: a tenth of the server's time in 20-message conversations, a fifth in longer
+  ones. It is encoded by ujson instead (three times faster); the action server reads the same data.
 
 The fixes are for this pinned version: with any other Rasa they are left out and a warning says so.
 """
@@ -28,10 +31,13 @@ import functools
 import logging
 from typing import Any
 
+import aiohttp
 import rasa
+import ujson
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.policy import SupportedData
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
@@ -39,6 +45,7 @@ from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +139,13 @@ def longest_rule(policy: RulePolicy) -> int:
     return max((len(decoded_rule(key)) for lookup in lookups for key in lookup), default=1)
 
 
+def endpoint_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
+    """What `EndpointConfig.session` makes, with request bodies encoded by ujson."""
+    auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"]) if endpoint.basic_auth else None
+    return aiohttp.ClientSession(headers=endpoint.headers, auth=auth, json_serialize=ujson.dumps,
+                                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
+
+
 def apply() -> bool:
     """Install the fixes; whether they were (not with a Rasa other than FIXED_VERSION)."""
     if rasa.__version__ != FIXED_VERSION:
@@ -142,5 +156,6 @@ def apply() -> bool:
     RulePolicy._rule_key_to_state = staticmethod(decoded_rule)
     RulePolicy._get_possible_keys = possible_rule_keys
     RulePolicy._prediction_states = recent_prediction_states
+    EndpointConfig.session = endpoint_session
     return True
 

@@ -3,7 +3,8 @@ rejects exactly what Rasa's own check does, with the same message; events are re
 same classes; each rule decoded once is the rule Rasa decodes, for every rule of the trained
 model; the rule matching that stops early finds the rules Rasa's finds, and the states of the
 last turns are Rasa's and give Rasa's prediction, at every prediction of a dozen whole
-conversations (with the real action server)."""
+conversations (with the real action server); the action server gets the same data from ujson's
+encoding as from the standard library's, at every action call of those conversations."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 
 import pytest
 import rasa
+import ujson
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
@@ -30,6 +32,8 @@ RASA_OWN_DECODE = RulePolicy.__dict__["_rule_key_to_state"]
 RASA_OWN_POSSIBLE_KEYS = RulePolicy.__dict__["_get_possible_keys"]
 RASA_OWN_STATES = RulePolicy._prediction_states  # Policy's, which RulePolicy inherits
 RASA_OWN_PREDICT = RulePolicy._predict
+RASA_OWN_SESSION = EndpointConfig.session
+RASA_OWN_CALL_FORMAT = RemoteAction._action_call_format
 ACTION = RemoteAction("action_answer_topic", None)
 
 GOOD = [
@@ -168,6 +172,39 @@ def test_rule_matching_still_checks_the_first_turn_of_the_longest_rule():
     assert rasa_fixes.possible_rule_keys(policy, lookup, after_other) == {short_rule}
 
 
+def test_every_action_call_reaches_the_action_server_as_the_same_data(assistant, monkeypatch):
+    payloads = []
+
+    def recorded(action, tracker, domain):
+        payload = RASA_OWN_CALL_FORMAT(action, tracker, domain)
+        payloads.append(payload)
+        return payload
+
+    monkeypatch.setattr(RemoteAction, "_action_call_format", recorded)
+    monkeypatch.setattr(EndpointConfig, "session", rasa_fixes.endpoint_session)
+    agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url="http://localhost:5055/webhook"))
+    talk(agent, whole_conversations(), "json")
+    assert len(payloads) > 30 and max(len(p["tracker"]["events"]) for p in payloads) >= 100
+    for payload in payloads:
+        assert json.loads(ujson.dumps(payload)) == json.loads(json.dumps(payload))
+
+
+def test_the_endpoint_session_is_rasas_but_for_its_json_encoder():
+    async def compare() -> None:
+        for endpoint in (EndpointConfig(url="http://localhost:1/x"),
+                         EndpointConfig(url="http://localhost:1/x", headers={"X-Check": "1"},
+                                        basic_auth={"username": "u", "password": "p"})):
+            rasas, ours = RASA_OWN_SESSION(endpoint), rasa_fixes.endpoint_session(endpoint)
+            try:
+                assert (ours.headers, ours.auth, ours.timeout) == (rasas.headers, rasas.auth, rasas.timeout)
+                assert ours.json_serialize is ujson.dumps and rasas.json_serialize is json.dumps
+            finally:
+                await rasas.close()
+                await ours.close()
+
+    asyncio.run(compare())
+
+
 def _loaded_components(agent: Agent) -> list:
     """The components of the loaded model's prediction graph."""
     return [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()]
@@ -180,6 +217,7 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     monkeypatch.setattr(RulePolicy, "_rule_key_to_state", RASA_OWN_DECODE)
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RASA_OWN_POSSIBLE_KEYS)
     monkeypatch.setattr(RulePolicy, "_prediction_states", RASA_OWN_STATES)
+    monkeypatch.setattr(EndpointConfig, "session", RASA_OWN_SESSION)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
@@ -187,6 +225,7 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert RulePolicy.__dict__["_rule_key_to_state"] is RASA_OWN_DECODE
     assert RulePolicy.__dict__["_get_possible_keys"] is RASA_OWN_POSSIBLE_KEYS
     assert RulePolicy._prediction_states is RASA_OWN_STATES
+    assert EndpointConfig.session is RASA_OWN_SESSION
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
@@ -195,3 +234,4 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert RulePolicy._rule_key_to_state is rasa_fixes.decoded_rule
     assert RulePolicy._get_possible_keys is rasa_fixes.possible_rule_keys
     assert RulePolicy._prediction_states is rasa_fixes.recent_prediction_states
+    assert EndpointConfig.session is rasa_fixes.endpoint_session
