@@ -21,6 +21,12 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
 - Every action call sends the whole conversation to the action server as JSON, encoded by the
   standard library: a tenth of the server's time in 20-message conversations, a fifth in longer
   ones. It is encoded by ujson instead (three times faster); the action server reads the same data.
+- Every message runs two graphs of a dozen components (the NLU pipeline, then the policies for
+  each action), and Rasa hands each run to dask's scheduler, after working out again which
+  components the targets need: an eighth of the server's time, around the components' own. The
+  components are called here in the calling thread instead, each once its inputs are ready, as
+  dask's synchronous scheduler calls them, with the components needed for each set of targets
+  worked out once.
 
 The fixes are for this pinned version: with any other Rasa they are left out and a warning says so.
 """
@@ -40,6 +46,9 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.policy import SupportedData
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
@@ -146,6 +155,41 @@ def endpoint_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
                                  timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
 
 
+def run_graph(runner: DaskGraphRunner, inputs: dict[str, Any] | None = None,
+              targets: list[str] | None = None) -> dict[str, Any]:
+    """What `DaskGraphRunner.run` returns: each needed node called once, after the nodes it needs,
+    with their `(name, output)` results; each input is a `(name, value)` result of its own."""
+    run_targets = targets if targets else runner._graph_schema.target_names
+    schema = needed_nodes(runner, tuple(run_targets))
+    results: dict[str, Any] = {}
+    for name, value in (inputs or {}).items():
+        if isinstance(value, str) and value in schema.nodes:
+            raise GraphRunError(
+                f"Input value '{value}' clashes with a node name. Make sure that none of the input names "
+                "passed to the `run` method are the same as node names in the graph schema."
+            )
+        results[name] = (name, value)
+
+    def result_of(name: str) -> Any:
+        if name not in results:
+            needs = [result_of(needed) for needed in schema.nodes[name].needs.values()]
+            results[name] = runner._instantiated_nodes[name](*needs)
+        return results[name]
+
+    try:
+        return dict(result_of(target) for target in run_targets)
+    except RuntimeError as e:
+        raise GraphRunError("Error running runner.") from e
+
+
+def needed_nodes(runner: DaskGraphRunner, targets: tuple[str, ...]) -> GraphSchema:
+    """`minimal_graph_schema` of the runner's graph for these targets, worked out once."""
+    kept = runner.__dict__.setdefault("_rasa_fixes_needed_nodes", {})
+    if targets not in kept:
+        kept[targets] = runner._graph_schema.minimal_graph_schema(list(targets))
+    return kept[targets]
+
+
 def apply() -> bool:
     """Install the fixes; whether they were (not with a Rasa other than FIXED_VERSION)."""
     if rasa.__version__ != FIXED_VERSION:
@@ -157,5 +201,6 @@ def apply() -> bool:
     RulePolicy._get_possible_keys = possible_rule_keys
     RulePolicy._prediction_states = recent_prediction_states
     EndpointConfig.session = endpoint_session
+    DaskGraphRunner.run = run_graph
     return True
 
