@@ -13,7 +13,8 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
   and decodes each rule from JSON again for every turn it checks: a fifteenth of the server's time
   in 20-message conversations. Each rule is decoded once; the decoded rule is only ever read.
   And a rule applies to any turn further back than its own length, so the matching stops once it
-  has gone further back than the longest rule still in play, instead of at the conversation's start.
+  has gone further back than the longest rule still in play, instead of at the conversation's start;
+  and each rule's turn is read from its end, where Rasa reverses the whole rule for every turn.
 - For every prediction the rule policy also works out the state of every turn of the conversation
   (a quarter of the server's time in 20-message conversations, py-spy), though the matching reads
   only as many turns back as the longest rule. The conversation is still replayed from the start,
@@ -50,6 +51,7 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -104,8 +106,23 @@ def possible_rule_keys(policy: RulePolicy, lookup: dict[str, str], states: list[
     for turns_back, state in enumerate(reversed(states)):
         if turns_back >= longest_rule:
             break
-        possible_keys = {key for key in possible_keys if policy._is_rule_applicable(key, turns_back, state)}
+        previous_action = state.get(PREVIOUS_ACTION)
+        possible_keys = {key for key in possible_keys if rule_applies(decoded_rule(key), turns_back, state, previous_action)}
     return possible_keys
+
+
+def rule_applies(rule: list[State], turns_back: int, state: State, previous_action: Any) -> bool:
+    """What `RulePolicy._is_rule_applicable` says, reading the rule's turn from its end instead of
+    reversing the whole rule for every turn of every rule."""
+    if turns_back >= len(rule):
+        return True  # further back than the rule's length
+    rule_state = rule[-1 - turns_back]
+    rule_previous_action = rule_state.get(PREVIOUS_ACTION)
+    if not rule_previous_action and not previous_action:
+        return True  # both conversation starts
+    if not rule_previous_action or not previous_action:
+        return False  # only one of them is
+    return RulePolicy._does_rule_match_state(rule_state, state)
 
 
 _rasa_prediction_states = RulePolicy._prediction_states
@@ -126,19 +143,38 @@ def recent_prediction_states(
     featurizer = policy.featurizer
     if featurizer.max_history is not None or policy.supported_data() == SupportedData.ML_DATA:
         return _rasa_prediction_states(policy, tracker, domain, use_text_for_last_user_input, rule_only_data)
-    events = tracker.applied_events()
-    turns = 1 + sum(isinstance(event, ActionExecuted) for event in events)
-    first_kept = turns - longest_rule(policy)
+    # Copied two levels deep: choosing the user input deletes keys of the states' parts.
+    states = [{part: dict(value) for part, value in state.items()}
+              for state in last_turns_states(tracker, domain, longest_rule(policy))]
+    featurizer._choose_last_user_input([states], use_text_for_last_user_input)
+    return states
+
+
+# The latest replay's tracker, last event and domain (the same objects), its number of events and
+# of turns kept (equal numbers), and its states.
+_latest_replay: list[Any] = []
+
+
+def last_turns_states(tracker: DialogueStateTracker, domain: Domain, count: int) -> list[State]:
+    """The states of the last `count` turns, as `Domain.states_for_tracker_history` works them out.
+    A user's turn asks twice for the same tracker (matching the text, then the intent): the second
+    time gets the states of the first, kept while the tracker holds the same events."""
+    events = tracker.events
+    key = (tracker, events[-1] if events else None, domain, len(events), count)
+    if _latest_replay and all(a is b for a, b in zip(_latest_replay[0][:3], key)) and _latest_replay[0][3:] == key[3:]:
+        return _latest_replay[1]
+    applied = tracker.applied_events()
+    first_kept = 1 + sum(isinstance(event, ActionExecuted) for event in applied) - count
     states: list[State] = []
     replay, turn = tracker.init_copy(), 0
-    for event in events:  # as `DialogueStateTracker.generate_all_prior_trackers`
+    for event in applied:  # as `DialogueStateTracker.generate_all_prior_trackers`
         if isinstance(event, ActionExecuted):
             if turn >= first_kept:
                 states.append(domain._clean_state(domain.get_active_state(replay)))
             turn += 1
         replay.update(event)
     states.append(domain._clean_state(domain.get_active_state(replay)))
-    featurizer._choose_last_user_input([states], use_text_for_last_user_input)
+    _latest_replay[:] = [key, states]
     return states
 
 
