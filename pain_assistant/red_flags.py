@@ -396,6 +396,8 @@ def _parse_negation(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], p
     listed = value.get("of")
     if not isinstance(listed, list) or not listed or not all(isinstance(p, str) and p.strip() for p in listed):
         problems.append("negation: 'of': must list the words, phrases or {terms} that can be denied")
+    elif any(" + " in p for p in listed):
+        problems.append("negation: 'of': one word, phrase or {term} per entry, without ' + '")
     else:
         try:
             of = _parse_pattern("|".join(p.strip() for p in listed), terms).parts[0]

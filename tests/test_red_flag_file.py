@@ -48,6 +48,7 @@ CASES = {
     "apostrophe in negation": (lambda d: d["negation"]["unless_after"].append("haven't"), "negation: 'unless_after': must list words or phrases of plain lowercase words"),
     "unknown term in negation": (lambda d: d["negation"]["of"].append("{fevr}"), "negation: 'of': unknown term '{fevr}'"),
     "nothing to negate": (lambda d: d["negation"].update(of=[]), "negation: 'of': must list the words"),
+    "a pattern to negate": (lambda d: d["negation"]["of"].append("chest + pain"), "negation: 'of': one word, phrase or {term} per entry"),
     "unknown negation field": (lambda d: d["negation"].update(after=["x"]), "negation: 'after': unknown field"),
     "unknown top-level field": (lambda d: d.update(negaton=d.pop("negation")), "'negaton': unknown top-level field"),
 }
