@@ -740,8 +740,9 @@ def misses_and_alarms(m: Measurements) -> list[str]:
                   "so its figure above is no longer a blind one.", ""]
     if any(s.name == LATEST_BLIND_SET for s in m.sets):
         lines += ["The next blind figure needs a new set, written without reading the patterns.", ""]
+    false_alarms = {(s.name, o[0]) for s in m.sets for o in s.false_alarms(m.detector)}
     alarms = [[s.name, quoted(msg), "yes" if borderline else "no", ", ".join(found),
-               "yes" if loud(found, m.detector) else "no", "yes" if (msg, found, borderline) in s.false_alarms(m.detector) else "no"]
+               "yes" if loud(found, m.detector) else "no", "yes" if (s.name, msg) in false_alarms else "no"]
               for s in m.sets for msg, found, borderline in s.flagged]
     lines += ["### Ordinary messages that raise a flag", "",
               table(["set", "ordinary message", "borderline", "raised", "loud", "false alarm by label"], alarms)
