@@ -179,9 +179,13 @@ def last_turns_states(tracker: DialogueStateTracker, domain: Domain, count: int)
 
 
 def longest_rule(policy: RulePolicy) -> int:
-    """The number of turns of the policy's longest rule, happy or unhappy path (at least one)."""
-    lookups = (policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
-    return max((len(decoded_rule(key)) for lookup in lookups for key in lookup), default=1)
+    """The number of turns of the policy's longest rule, happy or unhappy path (at least one),
+    worked out once per policy: its rules do not change once it is loaded."""
+    if "_rasa_fixes_longest_rule" not in policy.__dict__:
+        lookups = (policy.lookup.get(RULES, {}), policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
+        policy.__dict__["_rasa_fixes_longest_rule"] = max(
+            (len(decoded_rule(key)) for lookup in lookups for key in lookup), default=1)
+    return policy.__dict__["_rasa_fixes_longest_rule"]
 
 
 def endpoint_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:

@@ -190,10 +190,11 @@ def test_detection_reports_where_the_flag_is():
     assert message[detection.start:detection.end] == detection.matched == "face is drooping"
 
 
-def is_false_alarm(detections: list[red_flags.Detection], borderline: bool) -> bool:
-    """A warning an ordinary message should not get: any, or on a borderline message (one a careful
-    nurse would still want checked) an emergency or crisis reply; an urgent one is what it needs."""
-    return bool(detections) and (not borderline or bool({d.flag.severity for d in detections} & LOUD))
+def is_false_alarm(severities: set[str], borderline: bool) -> bool:
+    """Whether the flags raised (their severities) are a warning an ordinary message should not get:
+    any, or on a borderline message (one a careful nurse would still want checked) an emergency or
+    crisis reply; an urgent one is what it needs."""
+    return bool(severities) and (not borderline or bool(severities & LOUD))
 
 
 def safety_summary() -> list[str]:
@@ -202,9 +203,10 @@ def safety_summary() -> list[str]:
     for name in SETS:
         positives, ordinary = load_set(name)
         caught = sum(flag in [d.flag.id for d in DETECTOR.detect(m)] for flag, m in positives)
-        flagged = sum(bool(DETECTOR.detect(m)) for m, _ in ordinary)
-        alarms = sum(is_false_alarm(DETECTOR.detect(m), borderline) for m, borderline in ordinary)
-        loud = sum(bool({d.flag.severity for d in DETECTOR.detect(m)} & LOUD) for m, _ in ordinary)
+        raised = [({d.flag.severity for d in DETECTOR.detect(m)}, borderline) for m, borderline in ordinary]
+        flagged = sum(bool(severities) for severities, _ in raised)
+        alarms = sum(is_false_alarm(severities, borderline) for severities, borderline in raised)
+        loud = sum(bool(severities & LOUD) for severities, _ in raised)
         lines.append(
             f"{name}: recall {caught / len(positives):.3f} ({caught}/{len(positives)}); ordinary messages raising "
             f"a flag {flagged}/{len(ordinary)}, false alarms by label {alarms} ({alarms / len(ordinary):.1%}), "
