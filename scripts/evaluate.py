@@ -72,6 +72,13 @@ BLIND_RECALL = {
         "another emergency reply for a sudden one-sided loss of feeling (stroke), numb 'bits' with legs going "
         "to jelly (cauda equina) and a head knock with drowsiness after a fall"
     ),
+    "red_flag_blind5.yml": (
+        "0.957 (67/70) on 2026-12-02, after the fourth set's fixes: no warning at all for 'everyone would be "
+        "better off if I just ended it all' (crisis), a sudden loss of the bottom half of one eye's vision, and "
+        "a pressure sore hot and oozing; false alarms by label while blind 5/80 (6.2%): a headache 'today' "
+        "read as sudden, 'nothing was broken' and 'never had any hip pain' not read as denials, a question "
+        "about cauda equina, a UTI that is over"
+    ),
 }
 LATEST_BLIND_SET = list(BLIND_RECALL)[-1]
 SAFETY_SETS = TESTED_SETS
