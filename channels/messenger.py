@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse
 
 from channels import messenger_protocol as protocol
 from channels.json_body import NOT_JSON, error_response
+from rasa_fixes.turn_gate import waits_elsewhere
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class GraphSender:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
 
+    @waits_elsewhere
     async def send(self, recipient_id: str, message: dict[str, Any]) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=SEND_TIMEOUT)

@@ -21,6 +21,7 @@ import ujson
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
+from rasa.core.processor import MessageProcessor
 from rasa.utils.endpoints import EndpointConfig
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -39,6 +40,8 @@ RASA_OWN_PREDICT = RulePolicy._predict
 RASA_OWN_SESSION = EndpointConfig.session
 RASA_OWN_CALL_FORMAT = RemoteAction._action_call_format
 RASA_OWN_RUN = DaskGraphRunner.run
+RASA_OWN_HANDLE = MessageProcessor.handle_message
+RASA_OWN_REQUEST = EndpointConfig.request
 ACTION = RemoteAction("action_answer_topic", None)
 
 GOOD = [
@@ -251,6 +254,8 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     monkeypatch.setattr(RulePolicy, "_prediction_states", RASA_OWN_STATES)
     monkeypatch.setattr(EndpointConfig, "session", RASA_OWN_SESSION)
     monkeypatch.setattr(DaskGraphRunner, "run", RASA_OWN_RUN)
+    monkeypatch.setattr(MessageProcessor, "handle_message", RASA_OWN_HANDLE)
+    monkeypatch.setattr(EndpointConfig, "request", RASA_OWN_REQUEST)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
@@ -260,6 +265,8 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert RulePolicy._prediction_states is RASA_OWN_STATES
     assert EndpointConfig.session is RASA_OWN_SESSION
     assert DaskGraphRunner.run is RASA_OWN_RUN
+    assert MessageProcessor.handle_message is RASA_OWN_HANDLE
+    assert EndpointConfig.request is RASA_OWN_REQUEST
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
@@ -270,3 +277,5 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert RulePolicy._prediction_states is rasa_fixes.recent_prediction_states
     assert EndpointConfig.session is rasa_fixes.endpoint_session
     assert DaskGraphRunner.run is rasa_fixes.run_graph
+    assert MessageProcessor.handle_message is rasa_fixes.handle_message_in_turn
+    assert EndpointConfig.request.__wrapped__ is RASA_OWN_REQUEST
