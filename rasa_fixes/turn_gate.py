@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 from weakref import WeakKeyDictionary
 
-# Two, measured: one turn's CPU work while another's reply is being written out, without letting
-# many turns share the CPU. 20 patients (make bench, 2026-12-02): p95 218-316 ms with no limit,
-# 177-192 ms with 2 slots, 182-183 ms with 4, the same throughput.
+# Measured at 20 patients (make bench, 2026-12-02, two runs each): p95 243-246 ms with no gate;
+# 191-204 ms with 2 slots, 200-225 with 3, 198-213 with 4, at the same throughput. Two: with
+# fewer turns shared out, the order they came in is kept best.
 SLOTS = 2
 # Far longer than the action server takes when well (a few milliseconds under load), short enough
 # that a hung one delays other conversations' replies by no more than this.
