@@ -90,7 +90,8 @@ async def in_turn(work: Callable[[], Awaitable[Result]]) -> Result:
         return await work()
     finally:
         _current_turn.reset(token)
-        if turn.holds_slot:
+        if turn.holds_slot:  # not if cancelled while taking it back (waits_elsewhere)
+            turn.holds_slot = False  # a task started in the turn that outlives it has no slot to give up
             turn.gate.leave()
 
 
