@@ -24,7 +24,6 @@ from sanic.response import HTTPResponse
 
 from channels import chatwoot_protocol as protocol
 from channels.json_body import NOT_JSON, error_response
-from rasa_fixes.turn_gate import waits_elsewhere
 from pain_assistant import handoff
 from pain_assistant.incoming import detector, reply_instead
 from pain_assistant.render_safety import RED_FLAG_ENTITY
@@ -48,7 +47,6 @@ class ChatwootClient:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
 
-    @waits_elsewhere
     async def post(self, path: str, body: Mapping[str, Any]) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=SEND_TIMEOUT)

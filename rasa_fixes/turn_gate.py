@@ -7,9 +7,10 @@ turn that waits for the action server goes to the back of that queue when the an
 Here a turn is worked on only in one of SLOTS slots; the others wait their turn, first come first
 served. A turn that waits on another service gives its slot up while it waits, so a slow or hung
 service never holds up other conversations (a red-flag warning needs none), and when its answer
-comes it goes ahead of turns not yet begun: at once for Messenger's and Chatwoot's APIs, a
-fraction of a second away; after ACTION_SERVER_HOLD_S for the action server, which is on this
-machine and answers in milliseconds: letting new turns in meanwhile only lengthens its queue.
+comes it goes ahead of turns not yet begun: at once for Messenger's Send API, a fraction of a
+second away (Chatwoot's replies are posted after the turn); after ACTION_SERVER_HOLD_S for the
+action server, which is on this machine and answers in milliseconds: letting new turns in
+meanwhile only lengthens its queue.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The turn gate (rasa_fixes.turn_gate): turns get their slots in the order they came, a turn back
 from another service first; no slot is lost to a cancelled turn; and with the trained model, a
-hung action server holds up no other conversation: a red-flag warning still goes out."""
+hung action server or Messenger Send API holds up no other conversation: a red-flag warning still
+goes out."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import asyncio
 
 import pytest
 from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.utils.endpoints import EndpointConfig
 
 import rasa_fixes
+from channels import messenger_protocol
+from channels.messenger import GraphSender, MessengerOutput
 from rasa_fixes import turn_gate
 from tests import servers
 
@@ -81,7 +85,19 @@ def test_a_turn_cancelled_while_waiting_or_just_as_it_got_its_slot_loses_no_slot
     assert asyncio.run(scenario()) == (1, ["last"])
 
 
-def test_a_hung_action_server_holds_up_no_other_conversation(monkeypatch):
+def _ask_the_action_server(agent: Agent, sender_id: str, _hung_url: str):
+    """A question the action server answers; the reply is collected, not sent anywhere."""
+    return agent.handle_text("what is the ms hug", sender_id=sender_id)
+
+
+def _reply_on_messenger(agent: Agent, sender_id: str, hung_url: str):
+    """A reply from the domain, no action needed, sent to Messenger's Send API."""
+    sender = GraphSender(messenger_protocol.Settings("verify", "secret", "page-token", graph_url=hung_url))
+    return agent.handle_message(UserMessage("thanks", MessengerOutput(sender), sender_id))
+
+
+@pytest.mark.parametrize("stuck_turn", [_ask_the_action_server, _reply_on_messenger])
+def test_a_hung_service_holds_up_no_other_conversation(monkeypatch, stuck_turn):
     monkeypatch.setattr(MessageProcessor, "handle_message", rasa_fixes.handle_message_in_turn)
     monkeypatch.setattr(EndpointConfig, "request",
                         turn_gate.waits_elsewhere(rasa_fixes._rasa_request, turn_gate.ACTION_SERVER_HOLD_S))
@@ -97,10 +113,9 @@ def test_a_hung_action_server_holds_up_no_other_conversation(monkeypatch):
             await never.wait()
 
         server = await asyncio.start_server(hang, "127.0.0.1", 0)
-        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/webhook"
-        agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url=url))
-        stuck = [asyncio.create_task(agent.handle_text("what is the ms hug", sender_id=f"stuck-{n}"))
-                 for n in range(stuck_count)]
+        hung_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url=hung_url + "/webhook"))
+        stuck = [asyncio.create_task(stuck_turn(agent, f"stuck-{n}", hung_url)) for n in range(stuck_count)]
         try:
             await asyncio.wait_for(all_called.wait(), PATIENCE_S)
             warning = await asyncio.wait_for(
@@ -114,7 +129,7 @@ def test_a_hung_action_server_holds_up_no_other_conversation(monkeypatch):
         return warning, stuck_done, turn_gate.gate().free
 
     warning, stuck_done, free_after = asyncio.run(scenario())
-    assert stuck_done == [False] * stuck_count  # every one still waiting on the action server
+    assert stuck_done == [False] * stuck_count  # every one still waiting on the hung service
     assert any("stroke" in reply.get("text", "") for reply in warning), warning
     assert free_after == turn_gate.SLOTS  # the cancelled turns gave their slots back
 
