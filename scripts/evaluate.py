@@ -79,6 +79,15 @@ BLIND_RECALL = {
         "read as sudden, 'nothing was broken' and 'never had any hip pain' not read as denials, a question "
         "about cauda equina, a UTI that is over"
     ),
+    "red_flag_blind6.yml": (
+        "0.798 (67/84) on 2026-12-02, after the fifth set's fixes, on a set written to vary the words: no warning "
+        "at all for 17, among them a whole left side gone numb after a nap, 'sucking air through a straw', pink "
+        "spit after a flight, legs 'like lead' that cannot wiggle their toes, a head that 'burst', a fever 'hot to "
+        "touch' with a chin that will not go to the chest and spots, 'went arse over tit' with a cracked head and "
+        "blood, a leg 'like elephant', goodbye notes with a will, cutting arms, thinking how easy it would be to "
+        "step off a bridge; false alarms by label while blind 8/70 (11.4%), 'doing' read as a typo of 'dying' and "
+        "'not sudden' as sudden among them"
+    ),
 }
 LATEST_BLIND_SET = list(BLIND_RECALL)[-1]
 SAFETY_SETS = TESTED_SETS

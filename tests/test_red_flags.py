@@ -2,7 +2,7 @@
 
 The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
 `tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
-`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind5.yml` (each written blind,
+`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind6.yml` (each written blind,
 measured once, then fixed: their blind figures are in scripts/evaluate.py).
 Recall and the false-alarm rate are printed at the end of the pytest run.
 """
@@ -19,7 +19,7 @@ from pain_assistant import red_flags
 SAFETY = Path(__file__).resolve().parent / "safety"
 SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
-    "red_flag_blind4.yml", "red_flag_blind5.yml",
+    "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
 )
 DETECTOR = red_flags.load()
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
@@ -62,6 +62,7 @@ MUST_STAY_CALM = [
     "is double vision a symptom of ms", "what causes headaches in ms", "i fell over last year",
     "my bladder has been weak for years", "what are the signs of a stroke?",
     "headache today, the usual one i get when im tired",
+    "been doing my stretches every morning, just wanted to share",  # "doing" is not a typo of "dying"
 ]
 # A false alarm is cheap, a miss is not: some ordinary messages may warn, but few.
 MAX_LOUD_FALSE_ALARM_RATE = 0.10
@@ -103,6 +104,7 @@ DENIED = [
     "had a fall last month, got checked and nothing was broken",
     "i had steroids last year but never had any hip pain",
     "ive never had one of those thunderclap headaches, mine are dull",
+    "a dull headache, not sudden at all",
 ]
 # Negation words that must not cancel a flag: each of the rule's limits, and phrasings where the
 # word is the symptom ("no feeling", "not breathing").
@@ -136,6 +138,8 @@ STILL_RAISED = [
     ("no hip pain before the steroids, now my hip aches", "osteonecrosis"),
     ("never had one of those thunderclap headaches before and it hit like a bang", "thunderclap_headache"),
     ("fell, nothing was broken they said, but now i cant put weight on my leg", "serious_fall"),
+    ("not suddenly, over an hour, but now her face is drooping", "stroke"),
+    ("wish i was dyin already", "suicidal_thoughts"),
 ]
 
 
