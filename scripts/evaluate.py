@@ -88,6 +88,17 @@ BLIND_RECALL = {
         "step off a bridge; false alarms by label while blind 8/70 (11.4%), 'doing' read as a typo of 'dying' and "
         "'not sudden' as sudden among them"
     ),
+    "red_flag_blind7.yml": (
+        "0.881 (74/84) on 2026-12-02, after the sixth set's fixes: no warning at all for 10, four of them "
+        "suicidal (giving things away, 'I won't need them much longer'; reading how many tablets it would take, "
+        "some put aside; letters to the children and affairs in order), and a numb 'rite side' with words that "
+        "'wont come out', vision 'switched off' in one eye, fever with a neck 'too stiff' or 'locked', groin "
+        "pain and hobbling after a steroid drip, a fever and cough with a man who can 'barely' reach the "
+        "bathroom, an urgent bladder and heavier legs for a week; false alarms by label while blind 7/70 "
+        "(10.0%), one an over-read, fixed: 'didn't hit my head' read as a head injury (the fix for a muddled fever "
+        "added another: 'more muddled than usual this week, no fever' gets the meningitis reply, as that pattern "
+        "says 'not herself' and so is never negated)"
+    ),
 }
 LATEST_BLIND_SET = list(BLIND_RECALL)[-1]
 SAFETY_SETS = TESTED_SETS

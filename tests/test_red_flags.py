@@ -2,7 +2,7 @@
 
 The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
 `tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
-`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind6.yml` (each written blind,
+`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind7.yml` (each written blind,
 measured once, then fixed: their blind figures are in scripts/evaluate.py).
 Recall and the false-alarm rate are printed at the end of the pytest run.
 """
@@ -20,6 +20,7 @@ SAFETY = Path(__file__).resolve().parent / "safety"
 SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
     "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
+    "red_flag_blind7.yml",
 )
 DETECTOR = red_flags.load()
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
@@ -105,6 +106,7 @@ DENIED = [
     "i had steroids last year but never had any hip pain",
     "ive never had one of those thunderclap headaches, mine are dull",
     "a dull headache, not sudden at all",
+    "slipped in the kitchen, didnt hit my head, got up fine",
 ]
 # Negation words that must not cancel a flag: each of the rule's limits, and phrasings where the
 # word is the symptom ("no feeling", "not breathing").
@@ -140,6 +142,8 @@ STILL_RAISED = [
     ("fell, nothing was broken they said, but now i cant put weight on my leg", "serious_fall"),
     ("not suddenly, over an hour, but now her face is drooping", "stroke"),
     ("wish i was dyin already", "suicidal_thoughts"),
+    ("didnt hit my head but now i cant get up off the floor", "serious_fall"),
+    ("fell, didnt hit my head, but hit it on the way up and now im drowsy and being sick", "serious_fall"),
 ]
 
 
