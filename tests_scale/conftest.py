@@ -21,8 +21,10 @@ import pytest
 from tests import servers
 from tests_scale import services
 
-POSTGRES_PORT = 55432
-REDIS_PORT = 56379
+# Below Linux's ephemeral range (32768-60999): a port in it can be held for a moment by any
+# outgoing connection on the machine, and PostgreSQL then fails to bind (seen once in CI).
+POSTGRES_PORT = 25432
+REDIS_PORT = 26379
 NGINX_PORT = 5090
 RASA_PORTS = (5021, 5022)
 ACTIONS_PORT = 5071
