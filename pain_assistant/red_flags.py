@@ -16,7 +16,10 @@ Pattern language (kept small so editors can read it):
   tolerate one typo in words of 5+ letters and two in words of 9+ ("swolen", "breathign").
   `=word` turns that off where a typo would be another common word (`=worst` is not "worse").
 - A mention right after one of the file's `negation: before` words ("no chest pain", "never had
-  steroids") is one the person says they do not have, and does not count: see `Negation`.
+  steroids"), or right before an `after` one ("my hips are fine"), is one the person says they do
+  not have, and does not count: see `Negation`.
+- A match the person then says is over ("fell and broke my wrist last year, it's healed now") does
+  not count either: see `Over`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ SEVERITIES = ("emergency", "crisis", "urgent")  # most severe first
 PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care", "helpline")
 # Which placeholder each severity's reply must carry, so every warning says whom to call.
 REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line", "urgent": "urgent_care"}
-TOP_LEVEL_FIELDS = {"disclaimer", "human_handoff", "terms", "negation", "flags"}
+TOP_LEVEL_FIELDS = {"disclaimer", "human_handoff", "terms", "negation", "over", "flags"}
 GAP = 1
 # Wide enough for a long message that names the cause early and the symptom late (a steroid
 # course, then hip pain two clauses on); no set's false alarms rose from 16 to 24.
@@ -138,10 +141,12 @@ class Negation:
     missed emergency costs far more than a false alarm. A mention is denied only when
     - it is one of the things listed in `of`: symptoms and treatments a person has or has not had,
       never a loss of function, whose absence is itself the symptom ("no feeling", "not talking");
-    - one of the `before` phrases comes right before it, with only spaces between ("no, her face
-      is drooping" is not denied), compared exactly ("ever" is not "never");
+    - one of the `before` phrases comes right before it, or one of the `after` phrases right after
+      it ("my hips are fine"), with only spaces between ("no, her face is drooping" is not
+      denied), compared exactly ("ever" is not "never");
     - none of the `unless_after` phrases comes within UNLESS_REACH words after it ("never had chest
-      pain like this" is new, not absent).
+      pain like this" is new, not absent), unless right after a LISTING word ("no fever, nothing
+      like that").
     Patterns that use a negation word themselves ("no control of my bladder", "{cant} + breathe")
     and crisis flags (someone who says they are not suicidal may still need the line) are never
     negated."""
@@ -149,8 +154,11 @@ class Negation:
     of: Part = ()
     before: tuple[tuple[str, ...], ...] = ()
     unless_after: tuple[tuple[str, ...], ...] = ()
+    after: tuple[tuple[str, ...], ...] = ()
 
     UNLESS_REACH = 6
+    # "no fever, nothing like that": an `unless_after` phrase right after these goes on denying.
+    LISTING = frozenset({"nothing", "anything"})
 
     @property
     def words(self) -> frozenset[str]:
@@ -161,9 +169,9 @@ class Negation:
         """Whether the mention at tokens[first..last] is one the person says they do not have."""
         return (
             any(_match_phrase(phrase, tokens, first) is not None for phrase in self.of)
-            and self._follows_negation(tokens, first)
+            and (self._follows_negation(tokens, first) or self._precedes_negation(tokens, last))
             and not any(
-                _starts_with(tokens, at, phrase)
+                _starts_with(tokens, at, phrase) and tokens[at - 1].text not in self.LISTING
                 for at in range(last + 1, min(last + 1 + self.UNLESS_REACH, len(tokens)))
                 for phrase in self.unless_after
             )
@@ -176,6 +184,58 @@ class Negation:
             and all(tokens[at].after_space for at in range(first - len(phrase) + 1, first + 1))
             for phrase in self.before
         )
+
+
+    def _precedes_negation(self, tokens: list[Token], last: int) -> bool:
+        return any(
+            _starts_with(tokens, last + 1, phrase)
+            and all(tokens[at].after_space for at in range(last + 1, last + 1 + len(phrase)))
+            for phrase in self.after
+        )
+
+
+@dataclass(frozen=True)
+class Over:
+    """What says a mention is of something over ("fell last year and broke my wrist, it's healed
+    now"), kept narrow because a missed emergency costs far more than a false alarm. A match does
+    not count when
+    - one of the `said_by` phrases (healed, cleared up, sorted it...) comes within REACH words
+      after it: one before it or inside it is about something else ("it healed, but today I fell
+      and hit my head");
+    - one of the `past` phrases (last year, years ago, was...) starts in it, in the PAST_BEFORE
+      words before it or the PAST_AFTER words after it: the person is telling of something gone by,
+      not of a symptom now with a history beside it ("swollen calf, the clot I had years ago
+      cleared");
+    - none of the `unless` phrases (now, today, still, is, hopefully, but...) comes in it or between
+      it and the `said_by` phrase, and none of the `reopened_by` phrases (came back, then, but...)
+      within REACH words after that phrase.
+    Crisis flags are never taken back."""
+
+    said_by: tuple[tuple[str, ...], ...] = ()
+    past: tuple[tuple[str, ...], ...] = ()
+    unless: tuple[tuple[str, ...], ...] = ()
+    reopened_by: tuple[tuple[str, ...], ...] = ()
+
+    REACH = 12
+    PAST_BEFORE = 6
+    PAST_AFTER = 2
+
+    def settles(self, tokens: list[Token], first: int, last: int) -> bool:
+        """Whether the match at tokens[first..last] is of something the person says is over."""
+        if not any(
+            _starts_with(tokens, at, phrase)
+            for at in range(max(0, first - self.PAST_BEFORE), last + 1 + self.PAST_AFTER) for phrase in self.past
+        ):
+            return False
+        for at in range(first, min(last + 2 + self.REACH, len(tokens))):
+            if at > last and any(_starts_with(tokens, at, phrase) for phrase in self.said_by):
+                return not any(
+                    _starts_with(tokens, after, phrase)
+                    for after in range(at + 1, min(at + 1 + self.REACH, len(tokens))) for phrase in self.reopened_by
+                )
+            if any(_starts_with(tokens, at, phrase) for phrase in self.unless):
+                return False
+        return False
 
 
 def _starts_with(tokens: list[Token], at: int, words: tuple[str, ...]) -> bool:
@@ -201,13 +261,20 @@ class Detection:
 class RedFlagDetector:
     """All flags of the file; `detect` returns what a message raises, most severe first."""
 
-    def __init__(self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str, negation: Negation = Negation()):
+    def __init__(
+        self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str, negation: Negation = Negation(),
+        over: Over = Over(),
+    ):
         self.flags = list(flags)
         self.disclaimer = disclaimer
         self.human_handoff = human_handoff
         self.negation = negation
         self._negation_of = {
             pattern: None if flag.severity == "crisis" or _pattern_words(pattern) & negation.words else negation
+            for flag in self.flags for pattern in flag.patterns
+        }
+        self._over_of = {
+            pattern: None if flag.severity == "crisis" or not over.said_by else over
             for flag in self.flags for pattern in flag.patterns
         }
         self._openers = {pattern: tuple(map(_openers, pattern.parts)) for flag in self.flags for pattern in flag.patterns}
@@ -236,7 +303,7 @@ class RedFlagDetector:
 
     def find(self, pattern: Pattern, tokens: list[Token]) -> tuple[int, int] | None:
         """The token span of one match of one of this detector's patterns, negation applied."""
-        return _find(pattern, tokens, self._negation_of[pattern])
+        return _find(pattern, tokens, self._negation_of[pattern], self._over_of[pattern])
 
     def get(self, flag_id: str) -> RedFlag | None:
         return next((flag for flag in self.flags if flag.id == flag_id), None)
@@ -282,26 +349,27 @@ def _match_slot(slot: Slot, tokens: list[Token], at: int) -> int | None:
     return None
 
 
-def _find(pattern: Pattern, tokens: list[Token], negation: Negation | None) -> tuple[int, int] | None:
-    """The span covering one match of every part within WINDOW words, if there is one. Stops at
-    the first part with no match: most patterns fail on their first part, and every message is
-    checked against every pattern, so this is most of the detector's time."""
+def _find(pattern: Pattern, tokens: list[Token], negation: Negation | None, over: Over | None) -> tuple[int, int] | None:
+    """The span covering one match of every part within WINDOW words, not said to be over, if there
+    is one. Stops at the first part with no match: most patterns fail on their first part, and
+    every message is checked against every pattern, so this is most of the detector's time."""
     candidates = []
     for part in pattern.parts:
         spans = _find_part(part, tokens, negation)
         if not spans:
             return None
         candidates.append(spans)
-    return _within_window(candidates, 0, None)
+    counts = (lambda span: True) if over is None else (lambda span: not over.settles(tokens, *span))
+    return _within_window(candidates, 0, None, counts)
 
 
-def _within_window(candidates: list[list[tuple[int, int]]], index: int, span: tuple[int, int] | None):
+def _within_window(candidates: list[list[tuple[int, int]]], index: int, span: tuple[int, int] | None, counts):
     if index == len(candidates):
-        return span
+        return span if counts(span) else None
     for first, last in candidates[index]:
         merged = (first, last) if span is None else (min(span[0], first), max(span[1], last))
         if merged[1] - merged[0] <= WINDOW:
-            result = _within_window(candidates, index + 1, merged)
+            result = _within_window(candidates, index + 1, merged, counts)
             if result is not None:
                 return result
     return None
@@ -344,6 +412,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
     ]
     terms = _parse_terms(document.get("terms"), problems)
     negation = _parse_negation(document.get("negation"), terms, problems)
+    over = _parse_over(document.get("over"), terms, problems)
     disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")
     human_handoff = _render(document.get("human_handoff"), numbers, "human_handoff", problems, None)
 
@@ -364,7 +433,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
             flags.append(flag)
     if problems:
         raise KnowledgeError(path, problems)
-    return RedFlagDetector(flags, disclaimer or "", human_handoff or "", negation)
+    return RedFlagDetector(flags, disclaimer or "", human_handoff or "", negation, over)
 
 
 def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -382,16 +451,22 @@ def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, 
     return terms
 
 
+def _is_section(value: Any, section: str, fields: tuple[str, ...], problems: list[str]) -> bool:
+    """Whether an optional section is there and a mapping; notes what is wrong with it."""
+    if value is None:
+        return False
+    if not isinstance(value, dict):
+        problems.append(f"{section}: must map {', '.join(fields)} to lists of words or phrases")
+        return False
+    problems += [f"{section}: '{unknown}': unknown field (a typo?)" for unknown in sorted(set(value) - set(fields))]
+    return True
+
+
 def _parse_negation(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], problems: list[str]) -> Negation:
     """The optional `negation:` mapping; without it, nothing is negated."""
-    if value is None:
+    fields = ("of", "before", "unless_after", "after")
+    if not _is_section(value, "negation", fields, problems):
         return Negation()
-    fields = ("of", "before", "unless_after")
-    if not isinstance(value, dict):
-        problems.append(f"negation: must map {', '.join(fields)} to lists of words or phrases")
-        return Negation()
-    for unknown in sorted(set(value) - set(fields)):
-        problems.append(f"negation: '{unknown}': unknown field (a typo?)")
     of: Part = ()
     listed = value.get("of")
     if not isinstance(listed, list) or not listed or not all(isinstance(p, str) and p.strip() for p in listed):
@@ -412,7 +487,35 @@ def _parse_negation(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], p
                             "(YAML reads a bare no as false)")
             listed = []
         phrases[name] = tuple(tuple(p.split()) for p in listed)
-    return Negation(of, phrases["before"], phrases["unless_after"])
+    return Negation(of, phrases["before"], phrases["unless_after"], phrases["after"])
+
+
+def _parse_over(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], problems: list[str]) -> Over:
+    """The optional `over:` mapping; without it, no match is taken back."""
+    fields = ("said_by", "past", "unless", "reopened_by")
+    if not _is_section(value, "over", fields, problems):
+        return Over()
+    phrases: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for name in fields:
+        listed, expanded = value.get(name, []), []
+        if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+            listed = [None]
+        for entry in listed:
+            reference = _TERM_REF.fullmatch(entry or "")
+            if reference and reference.group(1) in terms:
+                expanded += [" ".join(word.lstrip("=") for word in words) for words in terms[reference.group(1)]]
+            elif reference:
+                problems.append(f"over: '{name}': unknown term '{entry}'")
+            else:
+                expanded.append(entry)
+        if not all(isinstance(p, str) and _PLAIN_WORDS.fullmatch(p) for p in expanded):
+            problems.append(f"over: '{name}': must list {{terms}} or phrases of plain lowercase words: no '*', '=' "
+                            "or apostrophes (\"its healed\", not \"it's healed\")")
+            expanded = []
+        phrases[name] = tuple(tuple(p.split()) for p in expanded)
+    if not phrases["said_by"] and not problems:
+        problems.append("over: 'said_by': must list the phrases that say a mention is over")
+    return Over(phrases["said_by"], phrases["past"], phrases["unless"], phrases["reopened_by"])
 
 
 def _parse_pattern(source: str, terms: dict[str, tuple[tuple[str, ...], ...]]) -> Pattern:

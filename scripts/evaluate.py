@@ -99,6 +99,16 @@ BLIND_RECALL = {
         "added another: 'more muddled than usual this week, no fever' gets the meningitis reply, as that pattern "
         "says 'not herself' and so is never negated)"
     ),
+    "red_flag_blind8.yml": (
+        "0.964 (81/84) on 2026-12-02, after the seventh set's fixes, on a set whose ordinary half was asked to "
+        "mention red flags harmlessly (signs asked about, events over, denials, figures of speech): no warning "
+        "for a morning that went from walking to 'not being able to take a single step' and a father on the "
+        "floor two hours, 'too heavy to lift'; an optic neuritis written as sudden vision loss got the relapse "
+        "reply, urgent as clinical-facts.md says (moved to possible_relapse); false alarms by label while blind "
+        "17/80 (21.2%): questions about signs, events said to be over, 'not suicidal', and over-reads fixed "
+        "since ('can't enjoy things... who should I talk to' read as a stroke's speech, legs that 'go to jelly' "
+        "in the heat, 'can't stand through the whole service anymore')"
+    ),
 }
 LATEST_BLIND_SET = list(BLIND_RECALL)[-1]
 SAFETY_SETS = TESTED_SETS

@@ -49,7 +49,12 @@ CASES = {
     "unknown term in negation": (lambda d: d["negation"]["of"].append("{fevr}"), "negation: 'of': unknown term '{fevr}'"),
     "nothing to negate": (lambda d: d["negation"].update(of=[]), "negation: 'of': must list the words"),
     "a pattern to negate": (lambda d: d["negation"]["of"].append("chest + pain"), "negation: 'of': one word, phrase or {term} per entry"),
-    "unknown negation field": (lambda d: d["negation"].update(after=["x"]), "negation: 'after': unknown field"),
+    "unknown negation field": (lambda d: d["negation"].update(afterwards=["x"]), "negation: 'afterwards': unknown field"),
+    "apostrophe in over": (lambda d: d["over"]["said_by"].append("it's healed"), "over: 'said_by': must list {terms} or phrases of plain lowercase words"),
+    "unknown term in over": (lambda d: d["over"]["unless"].append("{sudenly}"), "over: 'unless': unknown term '{sudenly}'"),
+    "nothing said over": (lambda d: d["over"].update(said_by=[]), "over: 'said_by': must list the phrases"),
+    "unknown over field": (lambda d: d["over"].update(said=["x"]), "over: 'said': unknown field"),
+    "over not a mapping": (lambda d: d.update(over=["healed"]), "over: must map said_by, past, unless, reopened_by"),
     "unknown top-level field": (lambda d: d.update(negaton=d.pop("negation")), "'negaton': unknown top-level field"),
 }
 
@@ -67,6 +72,22 @@ def test_without_a_negation_section_nothing_is_negated():
     detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
     assert [d.flag.id for d in detector.detect("no chest pain")] == ["pulmonary_embolism"]
     assert red_flags.load().detect("no chest pain") == []
+
+
+def test_without_an_over_section_nothing_is_taken_back():
+    message = "fell last year and broke my wrist, its healed now"
+    document = copy.deepcopy(GOOD)
+    del document["over"]
+    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    assert [d.flag.id for d in detector.detect(message)] == ["serious_fall"]
+    assert red_flags.load().detect(message) == []
+
+
+def test_what_an_editor_lists_as_over_never_takes_back_a_crisis():
+    document = copy.deepcopy(GOOD)
+    document["over"]["said_by"].append("better")
+    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    assert [d.flag.id for d in detector.detect("i wanted to end it all last year, better")] == ["suicidal_thoughts"]
 
 
 def test_what_an_editor_lists_under_of_never_negates_a_crisis_or_a_pattern_that_says_no_itself():

@@ -2,7 +2,7 @@
 
 The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
 `tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
-`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind7.yml` (each written blind,
+`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind8.yml` (each written blind,
 measured once, then fixed: their blind figures are in scripts/evaluate.py).
 Recall and the false-alarm rate are printed at the end of the pytest run.
 """
@@ -20,7 +20,7 @@ SAFETY = Path(__file__).resolve().parent / "safety"
 SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
     "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
-    "red_flag_blind7.yml",
+    "red_flag_blind7.yml", "red_flag_blind8.yml",
 )
 DETECTOR = red_flags.load()
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
@@ -107,6 +107,12 @@ DENIED = [
     "ive never had one of those thunderclap headaches, mine are dull",
     "a dull headache, not sudden at all",
     "slipped in the kitchen, didnt hit my head, got up fine",
+    "had steroids two years ago and my hips are absolutely fine",  # denied after the mention
+    "no new symptoms, no fever, nothing like that",
+    # Over: something gone by that the person says is over.
+    "last year i fell and broke my wrist, its healed fine now",
+    "my leg was red and swollen last summer, it was cellulitis and the antibiotics sorted it",
+    "years ago i had a uti that made my legs go weak, took antibiotics and it all settled",
 ]
 # Negation words that must not cancel a flag: each of the rule's limits, and phrasings where the
 # word is the symptom ("no feeling", "not breathing").
@@ -144,6 +150,19 @@ STILL_RAISED = [
     ("wish i was dyin already", "suicidal_thoughts"),
     ("didnt hit my head but now i cant get up off the floor", "serious_fall"),
     ("fell, didnt hit my head, but hit it on the way up and now im drowsy and being sick", "serious_fall"),
+    ("my hips are fine but my groin aches since the steroids", "osteonecrosis"),  # another part
+    ("no fever, nothing like this before, but her neck is stiff and she is confused", "meningitis"),
+    # Over, and its limits: said before the match, no past, now or a hedge between, crisis.
+    ("fell last year and broke my wrist, healed fine, but today i fell and hit my head", "serious_fall"),
+    ("swollen calf, the clot i had years ago cleared up", "dvt"),  # history beside a symptom now
+    ("my calf is swollen and hot, the dvt i had last year cleared up", "dvt"),
+    ("i had a uti last month, it cleared up but now my legs are weaker and i have a fever", "infection_worsening"),
+    ("she fell last year and hit her head, hopefully no harm done", "serious_fall"),
+    ("my leg was swollen last month, it went away then came back worse", "dvt"),
+    ("had a uti last month that made my legs weak, it cleared up but the weakness is back", "infection_worsening"),
+    ("fell an hour ago and hit my head, no harm done", "serious_fall"),
+    ("i fell and hit my head, it went away", "serious_fall"),  # nothing says it was long ago
+    ("last year i wanted to end it all, its healed now", "suicidal_thoughts"),
 ]
 
 
