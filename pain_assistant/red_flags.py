@@ -185,7 +185,6 @@ class Negation:
             for phrase in self.before
         )
 
-
     def _precedes_negation(self, tokens: list[Token], last: int) -> bool:
         return any(
             _starts_with(tokens, last + 1, phrase)
