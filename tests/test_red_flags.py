@@ -64,6 +64,7 @@ MUST_STAY_CALM = [
     "my bladder has been weak for years", "what are the signs of a stroke?",
     "headache today, the usual one i get when im tired",
     "been doing my stretches every morning, just wanted to share",  # "doing" is not a typo of "dying"
+    "i lie on the floor for an hour every evening to stretch my back",  # a long lie needs a fall
 ]
 # A false alarm is cheap, a miss is not: some ordinary messages may warn, but few.
 MAX_LOUD_FALSE_ALARM_RATE = 0.10
