@@ -494,25 +494,28 @@ def _parse_over(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], probl
     fields = ("said_by", "past", "unless", "reopened_by")
     if not _is_section(value, "over", fields, problems):
         return Over()
+    plain = ("must list {terms} or phrases of plain lowercase words: no '*', '=' or apostrophes "
+             "(\"its healed\", not \"it's healed\")")
     phrases: dict[str, tuple[tuple[str, ...], ...]] = {}
     for name in fields:
-        listed, expanded = value.get(name, []), []
+        listed = value.get(name, [])
         if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
-            listed = [None]
+            problems.append(f"over: '{name}': {plain}")
+            listed = []
+        expanded = []
         for entry in listed:
-            reference = _TERM_REF.fullmatch(entry or "")
-            if reference and reference.group(1) in terms:
-                expanded += [" ".join(word.lstrip("=") for word in words) for words in terms[reference.group(1)]]
-            elif reference:
-                problems.append(f"over: '{name}': unknown term '{entry}'")
-            else:
+            reference = _TERM_REF.fullmatch(entry)
+            if reference is None:
                 expanded.append(entry)
-        if not all(isinstance(p, str) and _PLAIN_WORDS.fullmatch(p) for p in expanded):
-            problems.append(f"over: '{name}': must list {{terms}} or phrases of plain lowercase words: no '*', '=' "
-                            "or apostrophes (\"its healed\", not \"it's healed\")")
+            elif reference.group(1) in terms:
+                expanded += [" ".join(word.lstrip("=") for word in words) for words in terms[reference.group(1)]]
+            else:
+                problems.append(f"over: '{name}': unknown term '{entry}'")
+        if not all(_PLAIN_WORDS.fullmatch(p) for p in expanded):
+            problems.append(f"over: '{name}': {plain}")
             expanded = []
         phrases[name] = tuple(tuple(p.split()) for p in expanded)
-    if not phrases["said_by"] and not problems:
+    if not value.get("said_by"):
         problems.append("over: 'said_by': must list the phrases that say a mention is over")
     return Over(phrases["said_by"], phrases["past"], phrases["unless"], phrases["reopened_by"])
 
