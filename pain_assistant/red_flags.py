@@ -441,12 +441,21 @@ def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, 
     if not isinstance(value, dict):
         problems.append("terms: must map term names to lists of words or phrases")
         return {}
-    terms = {}
+    terms: dict[str, tuple[tuple[str, ...], ...]] = {}
     for name, phrases in value.items():
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             problems.append(f"term '{name}': must be a non-empty list of words or phrases")
             continue
-        terms[str(name)] = tuple(tuple(p.split()) for p in phrases)
+        expanded: list[tuple[str, ...]] = []
+        for phrase in phrases:
+            reference = _TERM_REF.fullmatch(phrase.strip())
+            if reference is None:
+                expanded.append(tuple(phrase.split()))
+            elif reference.group(1) in terms:  # a term built on another, so the two cannot drift apart
+                expanded += terms[reference.group(1)]
+            else:
+                problems.append(f"term '{name}': '{phrase}' is not a term listed above it")
+        terms[str(name)] = tuple(expanded)
     return terms
 
 

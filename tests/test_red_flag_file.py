@@ -55,6 +55,7 @@ CASES = {
     "nothing said over": (lambda d: d["over"].update(said_by=[]), "over: 'said_by': must list the phrases"),
     "unknown over field": (lambda d: d["over"].update(said=["x"]), "over: 'said': unknown field"),
     "over not a mapping": (lambda d: d.update(over=["healed"]), "over: must map said_by, past, unless, reopened_by"),
+    "term before its part": (lambda d: d["terms"].update(abrupt=["{sudden}"]), "term 'abrupt': '{sudden}' is not a term listed above it"),
     "unknown top-level field": (lambda d: d.update(negaton=d.pop("negation")), "'negaton': unknown top-level field"),
 }
 
@@ -64,6 +65,14 @@ def test_the_helpline_reply_may_not_carry_the_emergency_number():
     document["human_handoff"] = "Call {helpline}, or {emergency_number}."
     with pytest.raises(KnowledgeError, match="human_handoff: it must not carry the emergency number"):
         red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+
+
+def test_a_term_may_be_built_on_one_listed_above_it():
+    document = copy.deepcopy(GOOD)
+    document["terms"]["abrupt"] = ["in a heartbeat"]
+    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    for message in ["my legs went weak in a heartbeat and i cant stand", "my legs went weak this morning and i cant stand"]:
+        assert "sudden_leg_paralysis" in [d.flag.id for d in detector.detect(message)], message
 
 
 def test_without_a_negation_section_nothing_is_negated():
