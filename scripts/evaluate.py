@@ -116,9 +116,25 @@ BLIND_RECALL = {
         "brother's goodbye text and then no answer), legs that lost 'nearly all the strength' in a few hours and "
         "cannot be shifted, a mother hot and sweaty whose urine burns and who can no longer transfer, an "
         "injection-site lump red, hot and widening; a calf gone fat then a catching pain under the ribs and pink "
-        "sputum got only the DVT reply; false alarms by label while blind 6/100 (6.0%): questions about "
+        "sputum got only the DVT reply; false alarms by label while blind 6/100 (6.0%), 1 of the 70 everyday "
+        "(1.4%) and 5 of the 30 touching a red flag (16.7%): questions about "
         "meningitis, steroids and hips, an infected sore and a thunderclap headache on TV, self-harm long in "
         "the past, and 'a bit down... the grey weather' read as a grey patch in the vision (fixed)"
+    ),
+    "red_flag_blind10.yml": (
+        "0.804 (90/112) on 2026-12-02, after the ninth set's fixes, on a set whose positives were asked to be "
+        "hard (slang, metaphor, understatement, buried in long posts, carers, voice typing): no warning at all "
+        "for 17, four of them suicidal (a will sorted and the dog given away, 'tonight feels like the night'; "
+        "a husband locked in the bathroom with all his pills; a way worked out 'so it looks like an accident'; "
+        "'kept rope ready... tonight i will do it'), and double vision as 'seeing two of me', an eye that 'shut "
+        "down like a TV losing signal', legs that 'quit', 'folded' or 'go on strike', a head that 'went BANG', "
+        "a neck 'like a plank' or 'very stiff' with a fever, a wrist 'like a dinner fork', a father slid off "
+        "the bed for hours, 'dead' front bits with no pee in 12 hours; another flag's reply for five (a "
+        "non-fading rash with confusion got the stroke reply, a 'brick on my chest' and a heel sore with red "
+        "tracking only the DVT one); false alarms by "
+        "label while blind 6/100 (6.0%): 'the worst headache of my life' of a film, 'not suicidal', a question "
+        "about thunderclap headaches, a mother's DVT in 2020, a fever last month now 'all back to normal' "
+        "(fixed), 'thought my sight had gone, ha, all fine'"
     ),
 }
 LATEST_BLIND_SET = list(BLIND_RECALL)[-1]

@@ -2,7 +2,7 @@
 
 The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
 `tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
-`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind9.yml` (each written blind,
+`red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind10.yml` (each written blind,
 measured once, then fixed: their blind figures are in scripts/evaluate.py).
 Recall and the false-alarm rate are printed at the end of the pytest run.
 """
@@ -20,7 +20,7 @@ SAFETY = Path(__file__).resolve().parent / "safety"
 SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
     "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
-    "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml",
+    "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml", "red_flag_blind10.yml",
 )
 DETECTOR = red_flags.load()
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
