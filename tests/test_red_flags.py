@@ -66,6 +66,10 @@ MUST_STAY_CALM = [
     "been doing my stretches every morning, just wanted to share",  # "doing" is not a typo of "dying"
     "i lie on the floor for an hour every evening to stretch my back",  # a long lie needs a fall
     "feeling a bit down this week, the grey weather doesnt help",  # "a bit" is not a grey patch in the eye
+    # Words a new pattern needs in a phrase ("legs just quit", "swallowed the whole box"), not anywhere:
+    "I had to quit work because of my legs", "i folded the laundry and my legs ache",
+    "the worst pain is in my legs, my head is fine", "gave the dog his dinner tonight",
+    "I have taken all my meds today", "need to finish it tonight, the PIP form",
 ]
 # A false alarm is cheap, a miss is not: some ordinary messages may warn, but few.
 MAX_LOUD_FALSE_ALARM_RATE = 0.10
