@@ -70,6 +70,7 @@ MUST_STAY_CALM = [
     "I had to quit work because of my legs", "i folded the laundry and my legs ache",
     "the worst pain is in my legs, my head is fine", "gave the dog his dinner tonight",
     "I have taken all my meds today", "need to finish it tonight, the PIP form",
+    "I find it hard to swallow my tablets, they stick in my throat",  # a common MS problem, not an overdose
 ]
 # A false alarm is cheap, a miss is not: some ordinary messages may warn, but few.
 MAX_LOUD_FALSE_ALARM_RATE = 0.10
