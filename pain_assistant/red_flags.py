@@ -446,17 +446,26 @@ def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, 
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             problems.append(f"term '{name}': must be a non-empty list of words or phrases")
             continue
-        expanded: list[tuple[str, ...]] = []
-        for phrase in phrases:
-            reference = _TERM_REF.fullmatch(phrase.strip())
-            if reference is None:
-                expanded.append(tuple(phrase.split()))
-            elif reference.group(1) in terms:  # a term built on another, so the two cannot drift apart
-                expanded += terms[reference.group(1)]
-            else:
-                problems.append(f"term '{name}': '{phrase}' is not a term listed above it")
-        terms[str(name)] = tuple(expanded)
+        # A term may be built on one listed above it, so the two cannot drift apart.
+        terms[str(name)] = _with_terms(phrases, terms, problems, f"term '{name}': '{{}}' is not a term listed above it")
     return terms
+
+
+def _with_terms(
+    entries: list[str], terms: dict[str, tuple[tuple[str, ...], ...]], problems: list[str], unknown: str,
+) -> tuple[tuple[str, ...], ...]:
+    """Each entry's words, an entry "{term}" standing for all of that term's phrases; `unknown`
+    (with {} for the entry) is the problem noted for a term not defined."""
+    phrases: list[tuple[str, ...]] = []
+    for entry in entries:
+        reference = _TERM_REF.fullmatch(entry.strip())
+        if reference is None:
+            phrases.append(tuple(entry.split()))
+        elif reference.group(1) in terms:
+            phrases += terms[reference.group(1)]
+        else:
+            problems.append(unknown.format(entry))
+    return tuple(phrases)
 
 
 def _is_section(value: Any, section: str, fields: tuple[str, ...], problems: list[str]) -> bool:
@@ -511,19 +520,17 @@ def _parse_over(value: Any, terms: dict[str, tuple[tuple[str, ...], ...]], probl
         if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
             problems.append(f"over: '{name}': {plain}")
             listed = []
-        expanded = []
-        for entry in listed:
-            reference = _TERM_REF.fullmatch(entry)
-            if reference is None:
-                expanded.append(entry)
-            elif reference.group(1) in terms:
-                expanded += [" ".join(word.lstrip("=") for word in words) for words in terms[reference.group(1)]]
-            else:
-                problems.append(f"over: '{name}': unknown term '{entry}'")
-        if not all(_PLAIN_WORDS.fullmatch(p) for p in expanded):
+        # Over's phrases are compared exactly, so a term's `=` marks go.
+        expanded = tuple(
+            tuple(word.lstrip("=") for word in words)
+            for words in _with_terms(listed, terms, problems, f"over: '{name}': unknown term '{{}}'")
+        )
+        if not all(_TERM_REF.fullmatch(entry) or _PLAIN_WORDS.fullmatch(entry) for entry in listed) or not all(
+            _PLAIN_WORDS.fullmatch(" ".join(words)) for words in expanded
+        ):
             problems.append(f"over: '{name}': {plain}")
-            expanded = []
-        phrases[name] = tuple(tuple(p.split()) for p in expanded)
+            expanded = ()
+        phrases[name] = expanded
     if not value.get("said_by"):
         problems.append("over: 'said_by': must list the phrases that say a mention is over")
     return Over(phrases["said_by"], phrases["past"], phrases["unless"], phrases["reopened_by"])
