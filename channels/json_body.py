@@ -1,5 +1,5 @@
 """Reading a webhook's JSON body, the same way on every channel: a 400 with a clear message for
-anything that is not a JSON object, never a 500."""
+anything that is not a JSON object of text that can be stored, never a 500."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Any
 from sanic import response
 from sanic.response import HTTPResponse
 
+from pain_assistant.incoming import problem_in
+
 NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
+# Deeper than any webhook's documented body (a Chatwoot or Messenger event is about 6 levels deep).
+MAX_BODY_DEPTH = 32
 
 
 class BadRequest(ValueError):
@@ -28,6 +32,9 @@ def json_object(body: bytes, what: str) -> dict[str, Any]:
         raise BadRequest(f"The body is not valid JSON: {error}") from None
     if not isinstance(parsed, dict):
         raise BadRequest(f"The body must be a JSON object ({what}).")
+    problem = problem_in(parsed, max_depth=MAX_BODY_DEPTH)
+    if problem is not None:
+        raise BadRequest(problem)
     return parsed
 
 

@@ -20,6 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import messenger_protocol as protocol
+from channels.guard import InputGuard
 from channels.json_body import NOT_JSON, error_response
 from rasa_fixes.turn_gate import waits_elsewhere
 
@@ -34,7 +35,8 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 class GraphSender:
     """Posts to the Graph Send API over one aiohttp session, opened on first use (inside the server's
     event loop). A failed send is logged, never raised: one undeliverable reply must not stop the
-    conversation, let alone the server."""
+    conversation, let alone the server. The Page access token goes in the Authorization header, as
+    Meta's Cloud API documents it, not in the URL, where proxies and logs would keep it."""
 
     def __init__(self, settings: protocol.Settings) -> None:
         self._settings = settings
@@ -47,7 +49,7 @@ class GraphSender:
         try:
             async with self._session.post(
                 self._settings.send_url,
-                params={"access_token": self._settings.page_access_token},
+                headers={"Authorization": f"Bearer {self._settings.page_access_token}"},
                 json=protocol.send_request(recipient_id, message),
                 allow_redirects=False,
             ) as answer:
@@ -109,6 +111,8 @@ class MessengerInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("messenger_webhook", __name__)
+        guard = InputGuard(on_new_message)
+        guard.attach(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -144,7 +148,7 @@ class MessengerInput(InputChannel):
             output = MessengerOutput(self._sender)
             fresh = self._answered.new(protocol.incoming_messages(notification))
             for sender_id, messages in protocol.by_sender(fresh).items():
-                self._in_background(_converse(on_new_message, output, sender_id, messages))
+                self._in_background(_converse(guard, output, sender_id, messages))
             return response.text(protocol.EVENT_RECEIVED)
 
         @webhook.listener("after_server_stop")
@@ -164,16 +168,13 @@ class MessengerInput(InputChannel):
 async def _converse(
     on_new_message: OnNewMessage, output: MessengerOutput, sender_id: str, messages: list[protocol.Incoming]
 ) -> None:
-    """One person's messages from one notification, in order, each through Rasa's NLU (and so its
-    red-flag check) unless it is empty or over the length limit."""
+    """One person's messages from one notification, in order, each through the input guard and
+    Rasa's NLU (and so its red-flag check)."""
     for message in messages:
         try:
-            if message.reply_instead is not None:
-                await output.send_text_message(sender_id, message.reply_instead)
-            else:
-                await on_new_message(UserMessage(
-                    message.text, output, sender_id, input_channel=CHANNEL_NAME, message_id=message.message_id,
-                ))
+            await on_new_message(UserMessage(
+                message.text, output, sender_id, input_channel=CHANNEL_NAME, message_id=message.message_id,
+            ))
         except Exception:  # a background task: nobody else would see it
             logger.exception("Answering a Messenger message from %s failed", sender_id)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from channels.json_body import BadRequest, is_json, json_object  # noqa: F401 (the channel's API)
-from pain_assistant.incoming import EMPTY_PROMPT, TOO_LONG_REPLY, reply_instead, typed_text  # noqa: F401 (re-exported for tests)
+from pain_assistant.incoming import typed_text
 
 VERIFY_TOKEN_VARIABLE = "MESSENGER_VERIFY_TOKEN"
 APP_SECRET_VARIABLE = "MESSENGER_APP_SECRET"
@@ -79,11 +79,6 @@ class Incoming:
     sender_id: str
     text: str
     message_id: str | None = None
-
-    @property
-    def reply_instead(self) -> str | None:
-        """What to answer without asking Rasa: a prompt for an empty message, the limit for a long one."""
-        return reply_instead(self.text)
 
 
 class RecentMessageIds:

@@ -35,6 +35,10 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
   (`rasa_fixes.turn_gate`); a turn waiting on the action server for more than a quarter of a
   second gives its slot up, so a hung action server never holds up a red-flag warning.
 
+- When the action server is down, hung or failing, Rasa waits up to 5 minutes and then sends
+  nothing. An action call is given up after a few seconds instead, and the person is told to try
+  again (`rasa_fixes.action_server_down`).
+
 The fixes are for this pinned version: with any other Rasa they are left out and a warning says so.
 """
 
@@ -66,7 +70,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_fixes import turn_gate
+from rasa_fixes import action_server_down, turn_gate
 
 logger = logging.getLogger(__name__)
 
@@ -261,5 +265,6 @@ def apply() -> bool:
     DaskGraphRunner.run = run_graph
     MessageProcessor.handle_message = handle_message_in_turn
     EndpointConfig.request = turn_gate.waits_elsewhere(_rasa_request, turn_gate.ACTION_SERVER_HOLD_S)
+    action_server_down.apply()
     return True
 

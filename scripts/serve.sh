@@ -57,8 +57,11 @@ done
 "$VENV/bin/python" -m stores.database || exit 1
 "$VENV/bin/python" -m stores.endpoints --actions-port "$ACTIONS_PORT" --out "$ENDPOINTS" || exit 1
 
-# The action server listens on loopback only: only the Rasa server talks to it.
-SANIC_HOST=127.0.0.1 setsid "$RASA" run actions --actions actions --port "$ACTIONS_PORT" &
+# The action server listens on loopback only: only the Rasa server talks to it. If it stops, it is
+# started again; meanwhile Rasa still answers, red-flag warnings included, and tells people to try
+# again in a minute (rasa_fixes/action_server_down.py).
+SANIC_HOST=127.0.0.1 setsid scripts/keep-running.sh "The action server" \
+  "$RASA" run actions --actions actions --port "$ACTIONS_PORT" &
 groups+=($!)
 
 if [ "$mode" = shell ]; then
@@ -120,7 +123,7 @@ MSG
 ) &
 announcer=$!
 
-# Whichever server stops first (a crash, a busy port), stop the other too and pass on its status.
+# Whichever stops first (the Rasa server crashing, a busy port), stop the rest and pass on its status.
 wait -n "${groups[@]}"
 status=$?
 echo "A server stopped (exit $status); stopping the rest." >&2

@@ -3,7 +3,7 @@
     python -m stores.endpoints --actions-port 5055 --out build/endpoints.yml
 
 Rasa's own `${VAR}` substitution fails on an unset variable, so optional settings (the Redis
-lock store) are added here instead.
+lock store) are added here instead, and so is the lock store for one server (stores/lock_store.py).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "endpoints.yml"
 LOCK_STORE = "stores.lock_store.AtomicRedisLockStore"
+IN_MEMORY_LOCK_STORE = "stores.lock_store.WakingInMemoryLockStore"
 
 
 def endpoints(actions_port: int, redis_url: str | None, source: Path = SOURCE) -> dict[str, Any]:
     config = yaml.safe_load(source.read_text())
     config["action_endpoint"]["url"] = f"http://localhost:{actions_port}/webhook"
-    if redis_url:
-        config["lock_store"] = redis_lock_store(redis_url)
+    config["lock_store"] = redis_lock_store(redis_url) if redis_url else {"type": IN_MEMORY_LOCK_STORE}
     return config
 
 

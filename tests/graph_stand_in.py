@@ -1,6 +1,8 @@
 """A local stand-in for the Graph API's Send API, so Messenger replies can be tested offline.
 
-It speaks the documented format: POST /v19.0/me/messages?access_token=... with the JSON body
+It speaks the documented format: POST /v19.0/me/messages, the Page access token in an
+`Authorization: Bearer ...` header (the Graph API also takes it as `?access_token=`, which would put
+it in every proxy's access log; the stand-in refuses that), with the JSON body
 {"recipient": {"id"}, "messaging_type", "message": {"text", "quick_replies"?}}, answered with
 {"recipient_id", "message_id"}, or with a Graph error object {"error": {"message", "type", "code",
 "fbtrace_id"}} when Messenger would refuse the request (wrong token, text over 2,000 characters,
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -146,7 +148,7 @@ def _handler_for(stand_in: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if address.path != SEND_PATH:
                 return self._error(404, 100, f"Unknown path components: {address.path}")
-            if parse_qs(address.query).get("access_token") != [PAGE_ACCESS_TOKEN]:
+            if address.query or self.headers.get("Authorization") != f"Bearer {PAGE_ACCESS_TOKEN}":
                 return self._error(400, 190, "Invalid OAuth access token.")
             if (self.headers.get("Content-Type") or "").split(";")[0] != "application/json":
                 return self._error(400, 100, "The body must be JSON.")

@@ -66,6 +66,19 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def pids_running(*arguments: str) -> list[int]:
+    """The ids of the processes whose command line holds these arguments, in this order."""
+    wanted = "\0".join(arguments).encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if wanted in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 def answers_a_message(port: int) -> None:
     """Raises OSError until the Rasa server on `port` answers a message over REST."""
     ask("warm-up", "hello", port)

@@ -22,7 +22,7 @@ from sanic import Sanic
 
 from channels import messenger_protocol as protocol
 from channels.messenger import MessengerInput
-from pain_assistant import knowledge, red_flags, replies
+from pain_assistant import incoming, knowledge, red_flags, replies
 from tests import graph_stand_in
 from tests.graph_stand_in import APP_SECRET, VERIFY_TOKEN, GraphStandIn
 
@@ -179,13 +179,13 @@ def test_an_overlong_message_gets_the_limit_and_an_empty_one_a_gentle_prompt(gra
              "message": {"mid": "m_photo", "attachments": [{"type": "image", "payload": {"url": "https://example.com/x.png"}}]}}
     assert post(page(entry(text_event("m-long", overlong), text_event("m-empty", "   "), photo)))[0] == 200
 
-    assert texts(graph.wait_for("m-long", bool)) == [protocol.TOO_LONG_REPLY]
-    assert texts(graph.wait_for("m-empty", bool)) == [protocol.EMPTY_PROMPT]
-    assert texts(graph.wait_for("m-photo", bool)) == [protocol.EMPTY_PROMPT]
+    assert texts(graph.wait_for("m-long", bool)) == [incoming.TOO_LONG_REPLY]
+    assert texts(graph.wait_for("m-empty", bool)) == [incoming.EMPTY_PROMPT]
+    assert texts(graph.wait_for("m-photo", bool)) == [incoming.EMPTY_PROMPT]
 
     assert post(page(entry(text_event("m-long", "why do my legs hurt"))))[0] == 200
     after = graph.wait_for("m-long", answered("leg_pain"))
-    assert texts(after).count(protocol.TOO_LONG_REPLY) == 1 and after[0]["text"] == protocol.TOO_LONG_REPLY
+    assert texts(after).count(incoming.TOO_LONG_REPLY) == 1 and after[0]["text"] == incoming.TOO_LONG_REPLY
 
 
 def test_a_resent_notification_is_not_answered_twice(graph):

@@ -171,26 +171,6 @@ def test_a_message_resent_by_meta_is_answered_once_and_messages_without_an_id_al
     assert recent.new([second, first]) == [second]
 
 
-@pytest.mark.parametrize(
-    "message",
-    [{"mid": "m_1", "text": ""}, {"mid": "m_1", "text": "  \n "},
-     {"mid": "m_1", "attachments": [{"type": "image", "payload": {"url": "https://example.com/a.png"}}]}],
-)
-def test_an_empty_message_gets_a_gentle_prompt(message):
-    event = {"sender": {"id": "gina"}, "recipient": {"id": PAGE_ID}, "message": message}
-    (incoming,) = protocol.incoming_messages(page(entry(event)))
-    assert incoming.reply_instead == protocol.EMPTY_PROMPT
-
-
-def test_a_message_over_5000_characters_gets_the_limit_and_one_of_5000_is_answered():
-    at_limit = "my legs hurt " * 384 + "a" * 8
-    assert len(at_limit) == 5000
-    (answered,) = protocol.incoming_messages(page(entry(text_event("hal", at_limit))))
-    (too_long,) = protocol.incoming_messages(page(entry(text_event("hal", at_limit + "b"))))
-    assert answered.reply_instead is None
-    assert too_long.reply_instead == protocol.TOO_LONG_REPLY
-
-
 # Replies
 
 
