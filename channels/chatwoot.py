@@ -1,8 +1,8 @@
 """Chatwoot's agent bot as a Rasa channel, at /webhooks/chatwoot/webhook.
 
-Thin on purpose: which events to answer and the message shapes are in `chatwoot_protocol`, when to
-hand a conversation to a person and the agent's note in `pain_assistant.handoff`; this file
-connects them to Sanic, Rasa and Chatwoot's API.
+Thin on purpose: how a delivery is verified, which events to answer and the message shapes are in
+`chatwoot_protocol`, when to hand a conversation to a person and the agent's note in
+`pain_assistant.handoff`; this file connects them to Sanic, Rasa and Chatwoot's API.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import weakref
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Coroutine, Mapping
@@ -23,9 +24,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import chatwoot_protocol as protocol
+from channels.guard import InputGuard
 from channels.json_body import NOT_JSON, error_response
+from channels.recent_ids import RecentIds
 from pain_assistant import handoff
-from pain_assistant.incoming import detector, reply_instead
+from pain_assistant.incoming import detector
 from pain_assistant.render_safety import RED_FLAG_ENTITY
 from pain_assistant.validation import KnowledgeError
 
@@ -101,13 +104,16 @@ class ChatwootInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> ChatwootInput:
         """Settings come from the environment only: credentials.yml is committed."""
         settings = protocol.Settings.from_environment(os.environ)
+        logger.info("Chatwoot channel: %s", protocol.mode(os.environ))
         if settings is None:
-            logger.info(protocol.CHANNEL_OFF)
             return cls(None, {})
         return cls(settings, _severities())
 
     def __init__(self, settings: protocol.Settings | None, severities: Mapping[str, str]) -> None:
+        self._settings = settings
         self._client = ChatwootClient(settings) if settings else None
+        # Deliveries and messages answered lately: Chatwoot retries a delivery that was slow or failed.
+        self._seen = RecentIds()
         self._desk = handoff.HandoffDesk(severities)
         # Handed to a person here, whatever the status in webhooks already on their way says.
         # Forgotten once a webhook shows the conversation is no longer pending: from then on its
@@ -122,6 +128,8 @@ class ChatwootInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("chatwoot_webhook", __name__)
+        guard = InputGuard(on_new_message)
+        guard.attach(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -129,7 +137,7 @@ class ChatwootInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            return await self.receive(request, on_new_message)
+            return await self.receive(request, guard)
 
         @webhook.listener("after_server_stop")
         async def close_client(*_: Any) -> None:
@@ -138,11 +146,22 @@ class ChatwootInput(InputChannel):
 
         return webhook
 
-    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
-        """Answer 200 at once to every well-formed event, saying whether the bot will answer it;
-        the answer itself goes out in the background."""
-        if self._client is None:
+    async def receive(self, request: Request, guard: InputGuard) -> HTTPResponse:
+        """Answer 200 at once to every verified, well-formed event, saying whether the bot will
+        answer it; the answer itself goes out in the background. A delivery that does not prove it
+        comes from our Chatwoot gets 401 and changes nothing; one seen before, 200 "duplicate"."""
+        if self._client is None or self._settings is None:
             return error_response(503, protocol.CHANNEL_OFF)
+        refused = protocol.refusal(
+            self._settings, request.body,
+            signature_header=request.headers.get(protocol.SIGNATURE_HEADER),
+            timestamp_header=request.headers.get(protocol.TIMESTAMP_HEADER),
+            url_token=request.args.get(protocol.URL_TOKEN_PARAMETER),
+            now=time.time(),
+        )
+        if refused is not None:
+            logger.warning("Chatwoot delivery refused: %s", refused)
+            return error_response(401, refused)
         if not protocol.is_json(request.headers.get("content-type")):
             return error_response(400, NOT_JSON)
         try:
@@ -150,6 +169,8 @@ class ChatwootInput(InputChannel):
         except protocol.BadRequest as error:
             return error_response(400, str(error))
         webhook = protocol.read_webhook(event)
+        if not self._seen.first_time(*protocol.replay_keys(request.headers.get(protocol.DELIVERY_HEADER), webhook)):
+            return response.json({"status": "duplicate"})
         if webhook.conversation and webhook.status != protocol.PENDING:
             self._handed_over.discard(webhook.conversation.sender_id)
         incoming = webhook.incoming
@@ -157,7 +178,7 @@ class ChatwootInput(InputChannel):
             return response.json({"status": "ignored", "reason": webhook.ignored})
         if incoming.conversation.sender_id in self._handed_over:
             return response.json({"status": "ignored", "reason": "handed to a person"})
-        self._in_background(self._answer(self._client, on_new_message, request.app.ctx.agent, incoming))
+        self._in_background(self._answer(self._client, guard, request.app.ctx.agent, incoming))
         return response.json({"status": "accepted"})
 
     def _in_background(self, answering: Coroutine[Any, Any, None]) -> None:
@@ -168,7 +189,7 @@ class ChatwootInput(InputChannel):
         task.add_done_callback(self._answering.discard)
 
     async def _answer(
-        self, client: ChatwootClient, on_new_message: OnNewMessage, agent: Agent, incoming: protocol.Incoming
+        self, client: ChatwootClient, guard: InputGuard, agent: Agent, incoming: protocol.Incoming
     ) -> None:
         conversation = incoming.conversation
         sender_id = conversation.sender_id
@@ -179,30 +200,27 @@ class ChatwootInput(InputChannel):
             if sender_id in self._handed_over:  # handed over while this message waited its turn
                 return
             try:
-                await self._converse(client, on_new_message, agent, incoming)
+                await self._converse(client, guard, agent, incoming)
             except Exception:  # a background task: nobody else would see it
                 logger.exception("Answering Chatwoot conversation %s failed", sender_id)
 
     async def _converse(
-        self, client: ChatwootClient, on_new_message: OnNewMessage, agent: Agent, incoming: protocol.Incoming
+        self, client: ChatwootClient, guard: InputGuard, agent: Agent, incoming: protocol.Incoming
     ) -> None:
-        """Through Rasa's NLU (and so its red-flag check) unless empty or too long without a red flag,
-        which get a prompt or the limit instead."""
+        """Through the input guard and Rasa's NLU (and so its red-flag check); what the guard answers
+        instead (a prompt for an empty message, the limit for a long one) is posted as it is."""
         conversation = incoming.conversation
         text = protocol.rasa_text(incoming.text, self._offered.get(conversation.sender_id, frozenset()))
-        instead = reply_instead(text)
-        if instead is not None:
-            await client.post(conversation.messages_path, protocol.text_message(instead))
-            return
         output = ChatwootOutput()
-        await on_new_message(UserMessage(
+        processed = await guard(UserMessage(
             text, output, conversation.sender_id, input_channel=CHANNEL_NAME, message_id=incoming.message_id,
         ))
-        turn = await _turn(agent, conversation.sender_id, text, incoming.message_id)
-        reason = self._desk.record(conversation.sender_id, turn)
-        if reason is not None:
-            await self._hand_over(client, conversation, reason, output.replies, turn)
-            return
+        if processed:
+            turn = await _turn(agent, conversation.sender_id, text, incoming.message_id)
+            reason = self._desk.record(conversation.sender_id, turn)
+            if reason is not None:
+                await self._hand_over(client, conversation, reason, output.replies, turn)
+                return
         messages = protocol.outgoing_messages(output.replies)
         for message in messages:
             await client.post(conversation.messages_path, message)

@@ -48,28 +48,30 @@ class InputGuard:
             app.config.REQUEST_MAX_SIZE = min(app.config.REQUEST_MAX_SIZE, MAX_BODY_BYTES)
             self._app = app
 
-    async def __call__(self, message: UserMessage) -> None:
+    async def __call__(self, message: UserMessage) -> bool:
+        """Hand the message to Rasa, or answer it here; whether it went on to Rasa."""
         problem = incoming.problem_with_sender(message.sender_id) or incoming.problem_with_metadata(message.metadata)
         if problem is None and message.text is not None:
             problem = incoming.problem_in(message.text, "message")
         if problem is not None:
             logger.info("A message was not processed: %s", problem)
             await message.output_channel.send_text_message(message.sender_id, incoming.UNREADABLE)
-            return
+            return False
         text = incoming.to_process(message.text or "")
         if isinstance(text, incoming.Instead):
             await message.output_channel.send_text_message(message.sender_id, text.reply)
-            return
+            return False
         message.text = text
         warning = self._warning_if_busy(message)
         if warning is None:
             await self._on_new_message(message)
-            return
+            return True
         await message.output_channel.send_response(message.sender_id, {"text": warning})
         message.output_channel = WithoutRepeating(message.output_channel, warning)
         turn = asyncio.create_task(self._on_new_message(message))
         self._turns.add(turn)
         turn.add_done_callback(self._turn_done)
+        return True
 
     def _warning_if_busy(self, message: UserMessage) -> str | None:
         """The warning for the message's most severe red flag, if it has one and another turn of

@@ -79,11 +79,8 @@ else
   messenger="off (set MESSENGER_VERIFY_TOKEN, MESSENGER_APP_SECRET and MESSENGER_PAGE_ACCESS_TOKEN to turn it on)"
 fi
 
-if [ -n "${CHATWOOT_URL:-}" ] && [ -n "${CHATWOOT_BOT_TOKEN:-}" ]; then
-  chatwoot="on"
-else
-  chatwoot="off (set CHATWOOT_URL and CHATWOOT_BOT_TOKEN to turn it on)"
-fi
+# The Chatwoot channel is on only with its settings and a way to verify deliveries; this says which.
+chatwoot=$("$VENV/bin/python" -m channels.chatwoot_protocol)
 
 # Rasa's HTTP API (trackers, model, events) is on only with a token to guard it.
 api=()

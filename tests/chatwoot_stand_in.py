@@ -1,18 +1,23 @@
 """A local stand-in for Chatwoot: the API endpoints the channel calls, recording every call, and
-the `message_created` webhook events Chatwoot posts to an agent bot.
+the `message_created` webhook events Chatwoot posts to an agent bot, signed as Chatwoot signs them.
 
 Shapes from Chatwoot's docs: the message_created payload (github.com/chatwoot/docs,
 docs/product/others/webhook-events.md); create message and toggle status with their responses
 (developers.chatwoot.com/api-reference/messages/create-new-message, .../conversations/toggle-status).
+Signing from Chatwoot's lib/webhooks/trigger.rb (`request_headers`, 4.13 and later), written here
+on its own rather than with the channel's code, so a mistake in one does not hide in the other.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -20,6 +25,7 @@ from typing import Any, Callable
 from tests.json_handler import JsonHandler
 
 TOKEN = "stand-in-bot-token"
+WEBHOOK_SECRET = "stand-in-webhook-secret"
 ACCOUNT_ID = 7
 INBOX_ID = 3
 WAIT_TIMEOUT = 120
@@ -180,6 +186,28 @@ def message_created(
         },
         "account": {"id": account_id, "name": "MS Society"},
         "event": "message_created",
+    }
+
+
+def webhook_body(event: dict[str, Any]) -> bytes:
+    """The event as Chatwoot's `@payload.to_json` sends it: compact, other scripts as UTF-8."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def delivery_headers(
+    body: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None, delivery_id: str | None = None
+) -> dict[str, str]:
+    """The headers of one delivery attempt to an agent bot: the delivery's id (made when the event
+    is queued, kept by retries), this attempt's Unix time, and "sha256=" + the HMAC-SHA256 of
+    "<timestamp>.<body>" keyed by the bot's secret."""
+    sent_at = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"{sent_at}.".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-Chatwoot-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-Chatwoot-Timestamp": sent_at,
+        "X-Chatwoot-Signature": f"sha256={digest}",
     }
 
 

@@ -1,6 +1,7 @@
 """The Chatwoot channel through real HTTP: a Rasa server of its own (port 5007, with its action
-server on 5057) receives Chatwoot's webhooks and answers through a local stand-in for Chatwoot's
-API. Conversations are answered in the background, so tests wait on what the stand-in received."""
+server on 5057) receives Chatwoot's webhooks, signed as Chatwoot 4.13 signs them, and answers through
+a local stand-in for Chatwoot's API. Conversations are answered in the background, so tests wait on
+what the stand-in received."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import time
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pytest
 
 from channels import chatwoot_protocol as protocol
 from pain_assistant import handoff, incoming, knowledge, red_flags
 from tests import servers
-from tests.chatwoot_stand_in import TOKEN, ChatwootStandIn, Call
+from tests.chatwoot_stand_in import TOKEN, WEBHOOK_SECRET, Call, ChatwootStandIn, delivery_headers, webhook_body
 
 RASA_PORT = 5007
 ACTIONS_PORT = 5057
@@ -53,6 +54,7 @@ def rasa(chatwoot: ChatwootStandIn, tmp_path_factory: pytest.TempPathFactory) ->
         with pytest.MonkeyPatch.context() as environment:
             environment.setenv(protocol.URL_VARIABLE, chatwoot.url)
             environment.setenv(protocol.TOKEN_VARIABLE, TOKEN)
+            environment.setenv(protocol.WEBHOOK_SECRET_VARIABLE, WEBHOOK_SECRET)
             command = [str(servers.VENV_BIN / "rasa"), "run", "--model", str(servers.MODEL), "--port", str(RASA_PORT),
                        "--credentials", str(credentials), "--endpoints", str(endpoints)]
             try:
@@ -79,9 +81,13 @@ def _start_actions() -> subprocess.Popen:
                               "--port", str(ACTIONS_PORT)], ACTIONS_PORT, "actions", servers.answers_health)
 
 
-def post(body: Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(WEBHOOK, data=data, headers={"Content-Type": content_type})
+def post(
+    body: Any, content_type: str = "application/json", headers: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """A delivery as Chatwoot makes it, freshly signed, unless `headers` are given."""
+    data = body if isinstance(body, bytes) else webhook_body(body)
+    headers = {**(delivery_headers(data) if headers is None else headers), "Content-Type": content_type}
+    request = urllib.request.Request(WEBHOOK, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, json.loads(answer.read())
@@ -272,14 +278,126 @@ def test_chatwoot_refusing_calls_breaks_nothing(rasa, chatwoot):
     chatwoot.wait_for(121, answered_with_buttons)
 
 
+# Deliveries that do not come from our Chatwoot, and deliveries Chatwoot makes again
+
+ATTACK = "her face is drooping, see https://evil.example/forms and call +1 555 0100"
+
+
+def nothing_happened(chatwoot: ChatwootStandIn, conversation_id: int) -> bool:
+    """No message, note or status change for the conversation, a while after the deliveries."""
+    time.sleep(3)
+    return chatwoot.calls(conversation_id) == [] and chatwoot.status(conversation_id) == "pending"
+
+
+def test_forged_unsigned_and_altered_deliveries_get_401_and_change_nothing(rasa, chatwoot):
+    body = webhook_body(chatwoot.message_created(130, ATTACK))
+    signed = delivery_headers(body)
+    unsigned = {name: value for name, value in signed.items() if not name.startswith("X-Chatwoot-")}
+    refusals = [
+        (delivery_headers(body, secret="a guessed secret"), protocol.FORGED),
+        (delivery_headers(body, secret=TOKEN), protocol.FORGED),  # the bot's API token is not its secret
+        (unsigned, protocol.UNSIGNED),
+        ({**signed, "X-Chatwoot-Signature": ""}, protocol.UNSIGNED),
+        ({**signed, "X-Chatwoot-Signature": signed["X-Chatwoot-Signature"].upper()}, protocol.FORGED),
+        ({**signed, "X-Chatwoot-Timestamp": str(int(time.time()) + 1)}, protocol.FORGED),
+        ({**signed, "X-Chatwoot-Timestamp": "yesterday"}, protocol.BAD_TIMESTAMP),
+    ]
+    for headers, error in refusals:
+        assert post(body, headers=headers) == (401, {"error": error}), headers
+    altered = body.replace(b"130", b"131")  # the signature of one conversation on another's event
+    assert post(altered, headers=signed) == (401, {"error": protocol.FORGED})
+    assert nothing_happened(chatwoot, 130) and nothing_happened(chatwoot, 131)
+
+
+def test_a_stale_delivery_gets_401_and_changes_nothing(rasa, chatwoot):
+    body = webhook_body(chatwoot.message_created(132, ATTACK))
+    for sent_at in (time.time() - 600, time.time() - 24 * 3600, time.time() + 600):
+        assert post(body, headers=delivery_headers(body, timestamp=int(sent_at))) == (401, {"error": protocol.STALE})
+    assert nothing_happened(chatwoot, 132)
+
+
+def test_a_url_token_opens_nothing_when_deliveries_are_signed(rasa, chatwoot):
+    body = webhook_body(chatwoot.message_created(133, ATTACK))
+    request = urllib.request.Request(f"{WEBHOOK}?token={WEBHOOK_SECRET}", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 401 and json.loads(refused.value.read()) == {"error": protocol.UNSIGNED}
+    assert nothing_happened(chatwoot, 133)
+
+
+def test_a_replayed_or_retried_red_flag_is_answered_once(rasa, chatwoot):
+    event = chatwoot.message_created(134, "her face is drooping")
+    body = webhook_body(event)
+    first = delivery_headers(body)
+    assert post(body, headers=first) == (200, {"status": "accepted"})
+    duplicate = (200, {"status": "duplicate"})
+    assert post(body, headers=first) == duplicate  # the same request again, within the window
+    retry = delivery_headers(body, delivery_id=first["X-Chatwoot-Delivery"])  # Chatwoot's retry: new time
+    assert post(body, headers=retry) == duplicate
+    assert post(body) == duplicate  # the same message in a new delivery
+    calls = chatwoot.wait_for(134, handed_over)
+    time.sleep(3)
+    assert chatwoot.calls(134) == calls
+    assert [call.kind for call in calls] == ["messages", "messages", "toggle_status", "messages"]
+    assert REPLIES["stroke"] in public(calls)[0]["content"]
+
+
+def test_a_signed_red_flag_in_another_script_gets_its_warning(rasa, chatwoot):
+    """The signature covers the body's bytes as sent: UTF-8, not escaped."""
+    body = webhook_body(chatwoot.message_created(135, "her face is drooping — Ärztin? 顔が"))
+    assert "—".encode() in body
+    assert post(body, headers=delivery_headers(body)) == (200, {"status": "accepted"})
+    calls = chatwoot.wait_for(135, handed_over)
+    assert REPLIES["stroke"] in public(calls)[0]["content"] and "Call 911" in public(calls)[0]["content"]
+
+
 def test_the_channel_is_off_without_its_settings(monkeypatch):
     """In-process: the same server cannot have the channel both on and off."""
     from channels.chatwoot import ChatwootInput
 
-    monkeypatch.delenv(protocol.URL_VARIABLE, raising=False)
-    monkeypatch.delenv(protocol.TOKEN_VARIABLE, raising=False)
+    for name in (protocol.URL_VARIABLE, protocol.TOKEN_VARIABLE, protocol.WEBHOOK_SECRET_VARIABLE,
+                 protocol.WEBHOOK_TOKEN_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
     channel = ChatwootInput.from_credentials(None)
     request = SimpleNamespace(headers={"content-type": "application/json"}, body=b"{}")
-    answer = asyncio.run(channel.receive(request, on_new_message=None))
+    answer = asyncio.run(channel.receive(request, guard=None))
     assert answer.status == 503
     assert json.loads(answer.body) == {"error": protocol.CHANNEL_OFF}
+
+
+def test_the_channel_is_off_with_only_the_url_and_bot_token(monkeypatch):
+    """Secure by default: without a way to verify deliveries the webhook answers nothing."""
+    from channels.chatwoot import ChatwootInput
+
+    monkeypatch.setenv(protocol.URL_VARIABLE, "https://chat.example.org")
+    monkeypatch.setenv(protocol.TOKEN_VARIABLE, TOKEN)
+    monkeypatch.delenv(protocol.WEBHOOK_SECRET_VARIABLE, raising=False)
+    monkeypatch.delenv(protocol.WEBHOOK_TOKEN_VARIABLE, raising=False)
+    channel = ChatwootInput.from_credentials(None)
+    request = SimpleNamespace(headers={"content-type": "application/json"}, body=b"{}", args={"token": ""})
+    answer = asyncio.run(channel.receive(request, guard=None))
+    assert answer.status == 503
+    assert json.loads(answer.body) == {"error": protocol.CHANNEL_OFF}
+
+
+@pytest.mark.parametrize("given, status", [("url-token-123", 200), ("url-token-12", 401), (None, 401)])
+def test_with_older_chatwoot_the_url_token_decides(monkeypatch, given, status):
+    """In-process, as the server above verifies signatures. An event the bot ignores is enough: the
+    token is checked before the body is read."""
+    from channels.chatwoot import ChatwootInput
+    from tests.chatwoot_stand_in import message_created
+
+    monkeypatch.setenv(protocol.URL_VARIABLE, "https://chat.example.org")
+    monkeypatch.setenv(protocol.TOKEN_VARIABLE, TOKEN)
+    monkeypatch.delenv(protocol.WEBHOOK_SECRET_VARIABLE, raising=False)
+    monkeypatch.setenv(protocol.WEBHOOK_TOKEN_VARIABLE, "url-token-123")
+    channel = ChatwootInput.from_credentials(None)
+    body = webhook_body(message_created(140, "hello", status="open"))
+    args = {} if given is None else {"token": given}
+    request = SimpleNamespace(headers={"content-type": "application/json"}, body=body, args=args)
+    answer = asyncio.run(channel.receive(request, guard=None))
+    assert answer.status == status
+    assert json.loads(answer.body)["status" if status == 200 else "error"] == (
+        "ignored" if status == 200 else protocol.WRONG_URL_TOKEN
+    )

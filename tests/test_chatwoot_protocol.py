@@ -1,12 +1,101 @@
-"""Chatwoot's agent-bot protocol without Rasa: which webhooks are answered, and the message shapes."""
+"""Chatwoot's agent-bot protocol without Rasa: which deliveries are believed, which webhooks are
+answered, and the message shapes."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 
 from channels import chatwoot_protocol as protocol
 from pain_assistant import incoming
-from tests.chatwoot_stand_in import ACCOUNT_ID, message_created
+from tests.chatwoot_stand_in import ACCOUNT_ID, WEBHOOK_SECRET, delivery_headers, message_created, webhook_body
+from tests.servers import ROOT
+
+TOLERANCE = protocol.TIMESTAMP_TOLERANCE_SECONDS
+SIGNED = protocol.Settings("https://chat.example.org", "bot-token", webhook_secret=WEBHOOK_SECRET)
+URL_TOKEN = protocol.Settings("https://chat.example.org", "bot-token", url_token="url-token-123")
+NOW = 1_767_000_000
+BODY = webhook_body(message_created(12, "her face is drooping — ça va?"))
+
+
+def refusal(settings: protocol.Settings, body: bytes = BODY, headers: dict[str, str] | None = None,
+            url_token: str | None = None, now: float = NOW) -> str | None:
+    headers = delivery_headers(body, timestamp=NOW) if headers is None else headers
+    return protocol.refusal(
+        settings, body, signature_header=headers.get("X-Chatwoot-Signature"),
+        timestamp_header=headers.get("X-Chatwoot-Timestamp"), url_token=url_token, now=now,
+    )
+
+
+# Verifying deliveries
+
+
+def test_a_delivery_signed_as_chatwoot_signs_it_passes():
+    assert refusal(SIGNED) is None
+    headers = delivery_headers(BODY, timestamp=NOW)
+    assert protocol.signature(BODY, str(NOW), WEBHOOK_SECRET) == headers["X-Chatwoot-Signature"]
+
+
+@pytest.mark.parametrize("left_out", [("X-Chatwoot-Signature",), ("X-Chatwoot-Timestamp",),
+                                      ("X-Chatwoot-Signature", "X-Chatwoot-Timestamp")])
+def test_an_unsigned_delivery_is_refused(left_out):
+    headers = {name: value for name, value in delivery_headers(BODY, timestamp=NOW).items() if name not in left_out}
+    assert refusal(SIGNED, headers=headers) == protocol.UNSIGNED
+
+
+def test_a_forged_or_altered_delivery_is_refused():
+    assert refusal(SIGNED, headers=delivery_headers(BODY, secret="a guess", timestamp=NOW)) == protocol.FORGED
+    altered = BODY.replace(b"drooping", b"dropping")
+    assert refusal(SIGNED, altered, delivery_headers(BODY, timestamp=NOW)) == protocol.FORGED
+    signed_body_only = {**delivery_headers(BODY, timestamp=NOW),
+                        "X-Chatwoot-Signature": protocol.SIGNATURE_PREFIX + "0" * 64}
+    assert refusal(SIGNED, headers=signed_body_only) == protocol.FORGED
+
+
+def test_a_fresh_timestamp_cannot_be_put_on_an_old_signature():
+    old = delivery_headers(BODY, timestamp=NOW - 3600)
+    assert refusal(SIGNED, headers={**old, "X-Chatwoot-Timestamp": str(NOW)}) == protocol.FORGED
+
+
+@pytest.mark.parametrize("age", [TOLERANCE + 1, 3600, -TOLERANCE - 1])
+def test_a_delivery_signed_too_long_ago_or_ahead_is_refused(age):
+    assert refusal(SIGNED, headers=delivery_headers(BODY, timestamp=NOW - age)) == protocol.STALE
+
+
+@pytest.mark.parametrize("age", [0, TOLERANCE, -TOLERANCE])
+def test_clocks_a_few_minutes_apart_are_allowed(age):
+    assert refusal(SIGNED, headers=delivery_headers(BODY, timestamp=NOW - age)) is None
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "-1", "1.5e9", "１７６７００００００", "9" * 5000])
+def test_a_timestamp_that_is_not_unix_seconds_is_refused(timestamp):
+    headers = {**delivery_headers(BODY, timestamp=NOW), "X-Chatwoot-Timestamp": timestamp}
+    assert refusal(SIGNED, headers=headers) == protocol.BAD_TIMESTAMP
+
+
+def test_with_a_webhook_secret_the_url_token_opens_nothing():
+    both = protocol.Settings("https://chat.example.org", "bot-token", WEBHOOK_SECRET, "url-token-123")
+    assert refusal(both, headers={}, url_token="url-token-123") == protocol.UNSIGNED
+    assert refusal(both) is None
+
+
+def test_without_signing_the_url_token_must_match():
+    assert refusal(URL_TOKEN, headers={}, url_token="url-token-123") is None
+    for wrong in (None, "", "url-token-12", "url-token-1234", "URL-TOKEN-123", "url-token-123\u0000"):
+        assert refusal(URL_TOKEN, headers={}, url_token=wrong) == protocol.WRONG_URL_TOKEN, wrong
+
+
+def test_replays_are_known_by_delivery_id_and_by_message_id():
+    answered = protocol.read_webhook(message_created(12, "hello"))
+    message = f"message {ACCOUNT_ID}:{answered.incoming.message_id}"
+    assert protocol.replay_keys(" 5e1b ", answered) == ("delivery 5e1b", message)
+    assert protocol.replay_keys(None, answered)[0] is None
+    ignored = protocol.read_webhook(message_created(12, "hello", private=True))
+    assert protocol.replay_keys("5e1b", ignored) == ("delivery 5e1b", None)
 
 
 def test_an_incoming_contact_message_in_a_pending_conversation_is_answered():
@@ -114,14 +203,53 @@ def test_content_type(content_type, expected):
     assert protocol.is_json(content_type) is expected
 
 
-def test_settings_come_from_the_environment_and_hide_the_token():
-    settings = protocol.Settings.from_environment(
-        {protocol.URL_VARIABLE: " https://chat.example.org/ ", protocol.TOKEN_VARIABLE: "secret-token"}
+ON = {protocol.URL_VARIABLE: " https://chat.example.org/ ", protocol.TOKEN_VARIABLE: "bot-token-value"}
+
+
+def test_settings_come_from_the_environment_and_hide_the_secrets():
+    environment = {**ON, protocol.WEBHOOK_SECRET_VARIABLE: "webhook-secret-value",
+                   protocol.WEBHOOK_TOKEN_VARIABLE: "url-token-value"}
+    settings = protocol.Settings.from_environment(environment)
+    secrets = ("bot-token-value", "webhook-secret-value", "url-token-value")
+    assert settings == protocol.Settings("https://chat.example.org", *secrets)
+    assert "https://chat.example.org" in repr(settings)
+    assert not any(secret in repr(settings) for secret in secrets)
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [ON, {**ON, protocol.WEBHOOK_SECRET_VARIABLE: " ", protocol.WEBHOOK_TOKEN_VARIABLE: ""},
+     {protocol.URL_VARIABLE: "https://chat.example.org", protocol.WEBHOOK_SECRET_VARIABLE: "s"},
+     {protocol.TOKEN_VARIABLE: "x", protocol.URL_VARIABLE: " ", protocol.WEBHOOK_SECRET_VARIABLE: "s"}],
+)
+def test_the_channel_is_off_without_a_way_to_verify_deliveries(environment):
+    assert protocol.Settings.from_environment(environment) is None
+    assert protocol.mode(environment).startswith("off (set ")
+
+
+def test_the_mode_line_says_how_deliveries_are_verified_or_what_to_set():
+    assert protocol.mode({**ON, protocol.WEBHOOK_SECRET_VARIABLE: "s", protocol.WEBHOOK_TOKEN_VARIABLE: "t"}) == (
+        "on, signed deliveries (X-Chatwoot-Signature checked with CHATWOOT_WEBHOOK_SECRET)"
     )
-    assert settings.url == "https://chat.example.org" and settings.token == "secret-token"
-    assert "secret-token" not in repr(settings)
-    assert protocol.Settings.from_environment({protocol.URL_VARIABLE: "https://chat.example.org"}) is None
-    assert protocol.Settings.from_environment({protocol.TOKEN_VARIABLE: "x", protocol.URL_VARIABLE: " "}) is None
+    assert protocol.mode({**ON, protocol.WEBHOOK_TOKEN_VARIABLE: "t"}).startswith("on, URL token (weaker: ")
+    assert protocol.mode(ON) == (
+        "off (set CHATWOOT_WEBHOOK_SECRET (CHATWOOT_WEBHOOK_TOKEN with Chatwoot before 4.13) to turn it on)"
+    )
+    assert protocol.mode({}) == (
+        "off (set CHATWOOT_URL, CHATWOOT_BOT_TOKEN and CHATWOOT_WEBHOOK_SECRET "
+        "(CHATWOOT_WEBHOOK_TOKEN with Chatwoot before 4.13) to turn it on)"
+    )
+
+
+def test_the_mode_line_is_what_running_the_module_prints():
+    """`scripts/serve.sh` prints it in `make run`'s banner."""
+    environment = {**{name: value for name, value in os.environ.items() if not name.startswith("CHATWOOT_")},
+                   **ON, protocol.WEBHOOK_SECRET_VARIABLE: "s"}
+    started = time.monotonic()
+    printed = subprocess.run([sys.executable, "-m", "channels.chatwoot_protocol"], env=environment,
+                             capture_output=True, text=True, check=True, cwd=ROOT)
+    assert printed.stdout == protocol.mode(environment) + "\n" and printed.stderr == ""
+    assert time.monotonic() - started < 10
 
 
 def test_api_paths():
