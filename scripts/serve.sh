@@ -95,6 +95,10 @@ fi
 setsid "$VENV/bin/python" -m rasa_fixes run --model models --port "$RASA_PORT" --credentials credentials.yml --endpoints "$ENDPOINTS" "${api[@]}" &
 groups+=($!)
 
+# Conversations older than RETENTION_DAYS (30) are deleted now and every RETENTION_EVERY_HOURS (24).
+setsid scripts/keep-running.sh "The retention purge" "$VENV/bin/python" -m stores.retention --every-hours &
+groups+=($!)
+
 # The web chat demo page and widget (built by `make webchat`); the page talks to the Rasa server.
 setsid "$VENV/bin/python" -m http.server "$WEBCHAT_PORT" --bind 127.0.0.1 --directory build/webchat 2>"build/webchat-$WEBCHAT_PORT.log" &
 groups+=($!)
@@ -114,6 +118,7 @@ The MS pain assistant is running.
   Messenger channel: $messenger
   Chatwoot channel:  $chatwoot
   Rasa HTTP API:     $api_state
+  Retention:         conversations idle over ${RETENTION_DAYS:-30} days deleted every ${RETENTION_EVERY_HOURS:-24} hours
   Stop:              Ctrl-C
 
 MSG

@@ -9,6 +9,7 @@ and the start-up check always open the same database.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = ROOT / "var" / "conversations.db"
@@ -74,7 +77,8 @@ def sqlite_engine(url: URL) -> sa.engine.Engine:
     """SQLite with its connections kept open and written ahead (WAL): committing a turn was a tenth
     of the server's time per message with a new connection and a synced journal each time. With
     synchronous=NORMAL a power cut may lose the last turns, never corrupt the file; a crash of
-    the server loses nothing."""
+    the server loses nothing. With secure_delete, deleted rows are overwritten with zeros, not
+    just marked free: forget-me and the retention purge leave nothing readable in the file."""
     sqlite = sa.create_engine(url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
 
     @sa.event.listens_for(sqlite, "connect")
@@ -82,9 +86,23 @@ def sqlite_engine(url: URL) -> sa.engine.Engine:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return sqlite
+
+
+def erase_deleted(engine: sa.engine.Engine) -> None:
+    """After deleting conversations, on SQLite: copy the write-ahead log into the file and empty it.
+    secure_delete zeroes the rows in the file, but the log still holds the pages as they were when
+    the rows were written, until a checkpoint reuses it. A database server reclaims deleted rows
+    itself (PostgreSQL's autovacuum)."""
+    if engine.url.get_backend_name() != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:  # a reader in the middle of a transaction: the next checkpoint will empty the log
+        logger.warning("The write-ahead log of %s could not be emptied yet after a deletion", describe(engine.url))
 
 
 def check(url: URL | None = None) -> None:

@@ -1,5 +1,5 @@
-"""Contact details out of the server's logs too: Rasa logs a message's text when handling it
-fails, and at debug level on every turn."""
+"""Personal data out of the server's logs too: Rasa logs a message's text when handling it
+fails, and its sender id at debug level on every turn."""
 
 from __future__ import annotations
 

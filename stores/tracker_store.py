@@ -1,9 +1,14 @@
-"""Rasa's SQL tracker store, with three things added before anything is written.
+"""Rasa's SQL tracker store, with four things added before anything is written.
 
-- Contact details in every stored event that can hold what a person typed become placeholders
-  (`pain_assistant.redaction`): user text, parse data, slot values such as the leg check's
-  free-text answers. The assistant's own replies are stored as they are.
-- A "forget me" turn deletes the sender's whole conversation instead of storing it.
+- Personal data in every stored event that can hold what a person typed becomes placeholders
+  (`pain_assistant.redaction`): user text, parse data, metadata, slot values such as the leg
+  check's free-text answers. The assistant's own replies are stored as they are.
+- A sender id that is itself personal data (an email address or a phone number, as some
+  integrations use) is stored as a keyed hash (`stored_sender_id`), in every query the store
+  makes: the same id gives the same hash on every server and after restarts, so the conversation
+  goes on and forget-me finds it, while the rows name nobody.
+- A "forget me" turn deletes the sender's whole conversation instead of storing it, leaving
+  nothing readable in the database file (`stores.database.erase_deleted`).
 - The database comes from `stores.database` (SQLite in var/ unless DB_URL or DB_HOST say otherwise).
 
 And it keeps each conversation in memory between turns (`stores.tracker_cache`), checked against
@@ -23,19 +28,24 @@ the database is back, the first one after a restart included.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import itertools
 import json
 import logging
-from typing import Any, Optional, Sequence
+from functools import lru_cache
+from typing import Any, Iterator, Optional, Sequence
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Query, Session, sessionmaker
 
-from pain_assistant.redaction import redact_strings
+from pain_assistant import server_secret
+from pain_assistant.redaction import redact, redact_strings
 from stores import database
 from stores.log_redaction import redact_logs
 from stores.tracker_cache import Stamp, TrackerCache
@@ -46,6 +56,19 @@ FORGET_ME_INTENT = "forget_me"
 # Events that hold only what the assistant said or did, never what a person typed: stored as they
 # are, so a reply giving the helpline's number keeps it.
 OUR_OWN_WORDS = (BotUttered, ActionExecuted)
+HASHED_SENDER_PREFIX = "hmac_"
+
+
+@lru_cache(maxsize=1024)
+def stored_sender_id(sender_id: str) -> str:
+    """The id the database keeps for `sender_id`: the id itself, or a keyed hash of it when
+    redaction would change it (an email address, a phone number, a name). A hash is one word of
+    letters and digits, which redaction leaves alone, so a stored id maps to itself (Rasa's keys()
+    hands stored ids back to retrieve())."""
+    if redact(sender_id) == sender_id:
+        return sender_id
+    key = server_secret.derived_key("sender-id")
+    return HASHED_SENDER_PREFIX + hmac.new(key, sender_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
@@ -109,16 +132,40 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     async def forget(self, sender_id: str) -> int:
         """Delete every stored event of this sender; the number deleted."""
         with self.session_scope() as session:
-            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == stored_sender_id(sender_id)).delete()
             session.commit()
+        database.erase_deleted(self.engine)
         logger.info("Deleted the stored conversation of one sender on request (%d events)", deleted)
         return deleted
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """Rasa's, without its exit. Rasa takes any ValueError raised while a session is open for a
+        missing PostgreSQL schema and stops the whole server: text that could not be encoded (a lone
+        surrogate in a sender id) once did. Here an error goes to the caller, and Rasa's fail-safe
+        store logs it and answers anyway; a missing schema is a DatabaseError saying so."""
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as missing:
+                raise database.DatabaseError(
+                    f"The PostgreSQL schema '{missing}' (POSTGRESQL_SCHEMA) does not exist: create it, or unset "
+                    "POSTGRESQL_SCHEMA to use the default schema.") from None
+            yield session
+        finally:
+            session.close()
+
+    def _event_query(self, session: Session, sender_id: str, fetch_events_from_all_sessions: bool) -> Query:
+        """Rasa's query for a conversation's events (retrieve, and which events save adds), by the stored id."""
+        return super()._event_query(session, stored_sender_id(sender_id), fetch_events_from_all_sessions)
 
     @staticmethod
     def _rows(sender_id: str, events: Sequence[Event]) -> tuple[list[dict[str, Any]], bool]:
         """The `events` table's rows for these events, as Rasa's save writes them, and whether
         redaction changed any of them."""
         rows, redacted = [], False
+        sender_id = stored_sender_id(sender_id)
         for event in events:
             data = event.as_dict()
             if not isinstance(event, OUR_OWN_WORDS):
@@ -134,7 +181,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     def _stamp(self, sender_id: str) -> Stamp:
         # One SQL statement on a pooled connection: through an ORM session it took 0.8 ms a turn.
         with self.engine.connect() as connection:
-            rows, last_timestamp = connection.execute(self._stamp_statement, {"sender_id": sender_id}).one()
+            rows, last_timestamp = connection.execute(
+                self._stamp_statement, {"sender_id": stored_sender_id(sender_id)}).one()
         return Stamp(rows, last_timestamp)
 
 

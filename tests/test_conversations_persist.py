@@ -1,4 +1,4 @@
-"""Conversations outlive the server, keep no contact details, and the HTTP API needs its token.
+"""Conversations outlive the server, keep no personal data, and the HTTP API needs its token.
 
 A stack of its own (scripts/serve.sh on ports 5008, 5058 and 8088, as `make run` starts it) with
 a SQLite file of this test's own; stopped with SIGTERM and started again on the same file."""
@@ -19,11 +19,14 @@ import yaml
 
 from pain_assistant import knowledge
 from stores import retention
+from stores.tracker_store import stored_sender_id
 from tests import servers
 
 PORTS = {"RASA_PORT": "5008", "ACTIONS_PORT": "5058", "WEBCHAT_PORT": "8088"}
 RASA_PORT = int(PORTS["RASA_PORT"])
 TOKEN = "a-token-for-the-test"
+# Some integrations use a person's email address or phone number as the sender id.
+EMAIL_SENDER = "jo.bloggs@example.org"
 DOMAIN = yaml.safe_load((servers.ROOT / "domain.yml").read_text())
 
 
@@ -83,6 +86,7 @@ def test_a_conversation_continues_after_a_restart_and_its_rows_hold_no_contact_d
     assert question("check_one_leg_swollen") in stack.ask(sender, "no")
     assert knowledge.load()["ms_hug"].see_clinician in stack.ask("persist-2", "what is the ms hug")
     stack.ask("contact-details", "email me at jo.bloggs@example.org or call 07700 900123 about my leg pain")
+    assert question("check_sudden") in stack.ask(EMAIL_SENDER, "check my leg pain")
 
     stack.stop()
     stack.start()
@@ -91,10 +95,12 @@ def test_a_conversation_continues_after_a_restart_and_its_rows_hold_no_contact_d
     assert "what is known about leg pain" in stack.ask(sender, "just tell me about the pain")
     more = knowledge.load()["ms_hug"].more.split("\n\n")[0]
     assert more in stack.ask("persist-2", "tell me more"), "the last topic is remembered"
+    assert question("check_one_leg_swollen") in stack.ask(EMAIL_SENDER, "no"), "found again by its hash"
 
     with sqlite3.connect(database_file(stack)) as connection:
         stored = [json.loads(data) for (data,) in connection.execute("SELECT data FROM events")]
-    assert {"persist-1", "persist-2", "contact-details"} <= stored_senders(stack)
+    assert {"persist-1", "persist-2", "contact-details", stored_sender_id(EMAIL_SENDER)} <= stored_senders(stack)
+    assert EMAIL_SENDER not in stored_senders(stack)
     text = json.dumps(stored)
     assert "jo.bloggs@example.org" not in text and "07700 900123" not in text and "900123" not in text
     assert "[email]" in text and "[phone]" in text
@@ -115,6 +121,17 @@ def test_forget_me_deletes_the_conversation_and_says_so(stack):
     assert {"forget-1", "forget-2"} <= stored_senders(stack)
     assert "deleted this conversation" in stack.ask("forget-1", "please delete my data")
     assert "forget-1" not in stored_senders(stack) and "forget-2" in stored_senders(stack)
+
+
+def test_forget_me_leaves_nothing_readable_in_the_database_file(stack):
+    sender = "+44 7700 900999"
+    stack.ask(sender, "my name is Sarah O'Connor and my knees burn like the summer in Tuscany")
+    assert stored_sender_id(sender) in stored_senders(stack)
+    assert "deleted this conversation" in stack.ask(sender, "please delete my data")
+    database = database_file(stack)
+    left = b"".join(path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists())
+    for trace in ("the summer in Tuscany", stored_sender_id(sender), "Sarah", "O'Connor", sender):
+        assert trace.encode() not in left, trace
 
 
 def test_what_is_kept_is_explained(stack):

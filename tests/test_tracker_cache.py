@@ -73,7 +73,9 @@ def database(tmp_path) -> Path:
 
 def scripts() -> dict[str, list[str]]:
     talks = {f"patient-{i}": conversation(i, 14) for i in range(len(SCRIPTS))}
-    return {**talks, "leg-check": LEG_CHECK, "contact-details": CONTACT_DETAILS, "new-session": NEW_SESSION}
+    # An email address as the sender id is stored hashed: kept and read back all the same.
+    return {**talks, "leg-check": LEG_CHECK, "contact-details": CONTACT_DETAILS, "new-session": NEW_SESSION,
+            "ann.o'neill@example.org": LEG_CHECK}
 
 
 def test_every_turn_served_from_memory_equals_the_database_and_the_replies_are_the_same(assistant, database, tmp_path):
