@@ -17,7 +17,7 @@ BUILD := build
 RENDERED := $(BUILD)/.rendered
 TRAIN_ARGS := --domain $(BUILD)/domain --data data $(BUILD)/data --config config.yml
 # The model holds the safety component, so its code is a training input too.
-SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py dosing.py validation.py)
+SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py normalise.py dosing.py validation.py)
 TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(SAFETY_COMPONENT)
 # The web chat demo page, widget and socket.io client, as `make run` serves them on localhost:8080.
 WEBCHAT := $(BUILD)/webchat
@@ -26,7 +26,7 @@ NPM_INSTALLED := webchat/node_modules/.installed
 # The browser test drives this Chromium (Debian's package by default).
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories test-scale scale-services check-knowledge eval bench purge gaps constraints clean
+.PHONY: FORCE help setup webchat run shell train test validate pytest test-stories test-scale scale-services check-knowledge eval bench soak purge gaps constraints clean
 
 help:
 	@echo "make run              set up, train if needed, start the assistant (web chat on localhost:8080)"
@@ -39,6 +39,7 @@ help:
 	@echo "make gaps             list stored messages the assistant could not answer, most asked first"
 	@echo "make eval             evaluation report: reports/eval.md"
 	@echo "make bench            load benchmark against a stock Rasa assistant: reports/bench.md"
+	@echo "make soak             10 minutes at 10 patients: errors, red flags warned, memory: reports/soak.md"
 
 setup: $(INSTALLED)
 
@@ -145,6 +146,9 @@ eval: $(MODEL)
 
 bench: $(MODEL)
 	$(PY) scripts/bench.py --model $(MODEL) --out reports
+
+soak: $(MODEL)
+	$(PY) scripts/soak.py --model $(MODEL) --out reports
 
 # After changing requirements.txt: refresh the frozen list of everything installed.
 constraints: $(INSTALLED)

@@ -55,7 +55,7 @@ class InputGuard:
             problem = incoming.problem_in(message.text, "message")
         if problem is not None:
             logger.info("A message was not processed: %s", problem)
-            await message.output_channel.send_text_message(message.sender_id, incoming.UNREADABLE)
+            await self.refuse(message.text or "", message.output_channel, message.sender_id, incoming.UNREADABLE)
             return False
         text = incoming.to_process(message.text or "")
         if isinstance(text, incoming.Instead):
@@ -73,20 +73,36 @@ class InputGuard:
         turn.add_done_callback(self._turn_done)
         return True
 
+    async def refuse(self, text: str, output: OutputChannel, recipient_id: str, reason: str) -> None:
+        """Answer a message that will not be processed: with its red-flag warning first, if its
+        red-flag window holds one (safety rule 1 whatever else is wrong with it), then why."""
+        warning = self._warning(incoming.red_flag_window(text))
+        if warning is not None:
+            await output.send_response(recipient_id, {"text": warning})
+        await output.send_text_message(recipient_id, reason)
+
     def _warning_if_busy(self, message: UserMessage) -> str | None:
         """The warning for the message's most severe red flag, if it has one and another turn of
         its conversation is still running; None otherwise."""
         agent = self._app.ctx.agent if self._app is not None else None
-        if agent is None or agent.domain is None or not agent.lock_store.is_someone_waiting(message.sender_id):
+        if agent is None or not agent.lock_store.is_someone_waiting(message.sender_id):
             return None
-        detections = incoming.detector().detect(message.text or "")
+        warning = self._warning(message.text or "")
+        if warning is not None:
+            logger.info("Warned at once in conversation %s: another turn of it is still running", message.sender_id)
+        return warning
+
+    def _warning(self, text: str) -> str | None:
+        """The loaded model's reply to the most severe red flag in `text` (rendered for the
+        deployment's region), or None if it raises none."""
+        agent = self._app.ctx.agent if self._app is not None else None
+        if agent is None or agent.domain is None:
+            return None
+        detections = incoming.detector().detect(text)
         if not detections:
             return None
         responses = agent.domain.responses.get(response_name(detections[0].flag.id)) or [{}]
-        warning = responses[0].get("text")
-        if warning:
-            logger.info("Warned at once in conversation %s: another turn of it is still running", message.sender_id)
-        return warning
+        return responses[0].get("text")
 
     def _turn_done(self, turn: asyncio.Task) -> None:
         self._turns.discard(turn)

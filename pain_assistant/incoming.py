@@ -169,8 +169,3 @@ def _is_text(text: str) -> bool:
         return False
     return True
 
-
-def reply_instead(text: str) -> str | None:
-    """The prompt or limit to send instead of processing `text`, or None to process it."""
-    result = to_process(text)
-    return result.reply if isinstance(result, Instead) else None

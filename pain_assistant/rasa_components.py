@@ -1,6 +1,15 @@
-"""The Rasa NLU component that puts safety before the classifier, on every message.
+"""The Rasa NLU components that read a message as a person meant it, and put safety before the
+classifier, on every message.
 
-It runs last in `config.yml`'s pipeline, after the classifier and the fallback, so what it sets
+`NormaliseText` runs first in `config.yml`'s pipeline, before the tokenizer: it replaces the
+message's text with `pain_assistant.normalise.normalise(text)` ("k1ll", "ｄｒｏｏｐｉｎｇ",
+"<b>ki</b>ll" become the words a person reads), at training and at run time, so the classifier,
+the entity extractors and the red-flag check all read the same words. The conversation keeps the
+text as typed: Rasa's processor stores `UserUttered(message.text, ...)` from the incoming
+message, not from the pipeline's; only the parse data's copy of the text (with the entities'
+offsets into it) is the normalised one.
+
+`SafetyOverride` runs last in `config.yml`'s pipeline, after the classifier and the fallback, so what it sets
 is final:
 - a red flag: intent `red_flag` (confidence 1.0) and one `red_flag` entity per flag found,
   whose value is the flag id. Entities come in ascending severity, because Rasa fills the
@@ -10,7 +19,8 @@ is final:
   intent `ask_dose` (confidence 1.0), so no answer can carry a dose.
 
 The red-flag file is stored in the model when it is trained, so a running server detects
-exactly the flags whose replies that model's domain holds, whatever the file says now.
+exactly the flags whose replies that model's domain holds, whatever the file says now; the
+channels' input guard (`pain_assistant.incoming`) is handed the same detector when the model loads.
 """
 
 from __future__ import annotations
@@ -24,12 +34,20 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    INTENT,
+    INTENT_RANKING_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from pain_assistant import red_flags
+from pain_assistant import incoming, red_flags
 from pain_assistant.dosing import is_dose_request
+from pain_assistant.normalise import normalise
 from pain_assistant.render_safety import RED_FLAG_ENTITY, RED_FLAG_INTENT
 
 DOSE_INTENT = "ask_dose"
@@ -41,6 +59,58 @@ _PLACEHOLDERS_AS_IS = {name: "{" + name + "}" for name in red_flags.PLACEHOLDERS
 def detector_from_text(text: str, source: str) -> red_flags.RedFlagDetector:
     path = Path(source)
     return red_flags.parse(yaml.safe_load(text), path, _PLACEHOLDERS_AS_IS, dt.date.today())
+
+
+# A message tokenizer to Rasa's recipe, which runs tokenizers and featurizers in the pipeline's
+# order on the training data and on every message; not a `Tokenizer`, so the pipeline's one
+# tokenizer stays WhitespaceTokenizer.
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class NormaliseText(GraphComponent):
+    """Replaces each message's text with its normalised form, before the tokenizer reads it."""
+
+    @classmethod
+    def create(
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> NormaliseText:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            normalise_message(message)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in training_data.training_examples:
+            normalise_message(message)
+        return training_data
+
+
+def normalise_message(message: Message) -> None:
+    """Normalise the message's text, and move its entity annotations (training examples have
+    them) to the same words. An example whose annotations cannot be moved onto the same words
+    keeps its text as typed: a misplaced annotation would teach the extractor wrong words."""
+    text = message.get(TEXT)
+    if not text:
+        return
+    normalised = normalise(text)
+    if normalised == text:
+        return
+    annotations = message.get(ENTITIES)
+    if annotations:
+        moved = [_moved(annotation, text, normalised) for annotation in annotations]
+        if None in moved:
+            return
+        message.set(ENTITIES, moved)
+    message.set(TEXT, normalised)
+
+
+def _moved(annotation: dict[str, Any], text: str, normalised: str) -> dict[str, Any] | None:
+    start, end = annotation[ENTITY_ATTRIBUTE_START], annotation[ENTITY_ATTRIBUTE_END]
+    words = normalise(text[start:end])
+    new_start = len(normalise(text[:start]))
+    if normalised[new_start:new_start + len(words)] != words:
+        return None
+    return {**annotation, ENTITY_ATTRIBUTE_START: new_start, ENTITY_ATTRIBUTE_END: new_start + len(words)}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -89,7 +159,9 @@ class SafetyOverride(GraphComponent):
     ) -> SafetyOverride:
         with model_storage.read_from(resource) as directory:
             text = (directory / STORED_FILE).read_text(encoding="utf-8")
-        return cls(config, model_storage, resource, detector_from_text(text, f"model:{STORED_FILE}"))
+        detector = detector_from_text(text, f"model:{STORED_FILE}")
+        incoming.use_model_detector(detector)  # the channels' input guard checks with this one too
+        return cls(config, model_storage, resource, detector)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

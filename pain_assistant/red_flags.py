@@ -12,8 +12,12 @@ Pattern language (kept small so editors can read it):
   "cant breathe" also matches "cant really breathe". A word may end in `*` to match any word
   starting that way (`swell*`); a `{term}` is any of the words or phrases listed under the file's
   `terms`.
+- A message is read as `pain_assistant.normalise` reads it: "k1ll", "ｄｒｏｏｐｉｎｇ", "<b>ki</b>ll",
+  "k i l l" and a Cyrillic "і" inside a word are the words a person reads.
 - Words are compared after lowercasing and dropping apostrophes ("can't" is "cant"), and
-  tolerate one typo in words of 5+ letters and two in words of 9+ ("swolen", "breathign").
+  tolerate one typo in words of 5+ letters and two in words of 9+ ("swolen", "breathign"); a
+  4-letter word written without its vowel ("cnt", "lft"); a letter stretched into a double
+  ("kiill", "arrm"); and a prefix's double letter written once before a vowel ("droping").
   `=word` turns that off where a typo would be another common word (`=worst` is not "worse").
 - A mention right after one of the file's `negation: before` words ("no chest pain", "never had
   steroids"), or right before an `after` one ("my hips are fine"), is one the person says they do
@@ -29,10 +33,12 @@ import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable
 
 from pain_assistant.knowledge import PROJECT_ROOT
+from pain_assistant.normalise import normalise
 from pain_assistant.validation import ID_PATTERN, KnowledgeError, Source, parse_reviewed, parse_sources, read_yaml
 
 DEFAULT_RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
@@ -77,17 +83,70 @@ def _typos_allowed(word: str) -> int:
     return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
 
 
+_VOWELS = frozenset("aeiouy")
+# Doubled letters a token may have lost one of each of (see `_spellings`): 3 is 8 spellings.
+_MOST_DOUBLES = 3
+# English writes many words with these twice and others with them once ("loose" and "lose",
+# "steep" and "step", "hoot" and "hot"), so a double of them is kept as written.
+_DOUBLES_OF_WORDS = frozenset("eo")
+
+
 @lru_cache(maxsize=65536)
 def word_matches(pattern_word: str, token: str) -> bool:
-    """Exact, prefix (`swell*`), or within the typo allowance (adjacent swaps count as one)."""
-    if pattern_word.endswith("*"):
-        return token.startswith(pattern_word[:-1])
+    """Exact, prefix (`swell*`), or within the typo allowance (adjacent swaps count as one); or,
+    exact or prefix only, with a letter the token holds twice held once ("kiill": see `_spellings`).
+    A typo on top of that would make other words of real ones ("wedding" "weeing", "really" "ready")."""
     if pattern_word.startswith("="):
         return token == pattern_word[1:]
-    if token == pattern_word:
-        return True
+    if pattern_word.endswith("*"):
+        stem = pattern_word[:-1]
+        return (
+            any(spelling.startswith(stem) for spelling in _spellings(token))
+            or _single_for_double(stem, token) or _vowel_dropped(stem, token)
+        )
+    return pattern_word in _spellings(token) or _within_typos(pattern_word, token)
+
+
+def _within_typos(pattern_word: str, token: str) -> bool:
     allowed = _typos_allowed(pattern_word)
-    return allowed > 0 and abs(len(token) - len(pattern_word)) <= allowed and _distance(pattern_word, token, allowed) <= allowed
+    if allowed == 0:
+        return _vowel_dropped(pattern_word, token)
+    return abs(len(token) - len(pattern_word)) <= allowed and _distance(pattern_word, token, allowed) <= allowed
+
+
+@lru_cache(maxsize=65536)
+def _spellings(token: str) -> frozenset[str]:
+    """The token, and the token with one letter of some of its doubled letters dropped.
+    `normalise` keeps two of a run ("kiiilll" is "kiill"), which may be one more than the word has.
+    Tokens under four letters keep theirs ("odd" is not "od"), and so do "ee" and "oo"."""
+    doubles = [
+        at for at in range(1, len(token)) if token[at] == token[at - 1] and token[at] not in _DOUBLES_OF_WORDS
+    ][:_MOST_DOUBLES]
+    if len(token) < 4 or not doubles:
+        return frozenset((token,))
+    return frozenset(
+        "".join(char for at, char in enumerate(token) if at not in dropped)
+        for size in range(len(doubles) + 1) for dropped in combinations(doubles, size)
+    )
+
+
+def _vowel_dropped(pattern_word: str, token: str) -> bool:
+    """Textspeak for a 4-letter word or prefix: one vowel left out, leaving none ("cnt", "lft", "wnt").
+    A token with a vowel left is too often another word ("had" for "head", "dad" for "dead")."""
+    return (
+        len(pattern_word) == 4 and len(token) == 3 and _VOWELS.isdisjoint(token)
+        and any(pattern_word[:at] + pattern_word[at + 1:] == token for at, char in enumerate(pattern_word) if char in _VOWELS)
+    )
+
+
+def _single_for_double(stem: str, token: str) -> bool:
+    """A prefix's doubled letter written once before a vowel ("droping" for `droop*`): English
+    would double the consonant after a short vowel ("dropping"), so this is a misspelling, not
+    another word ("drops", "dropped" do not count)."""
+    return any(
+        token.startswith(single) and len(token) > len(single) and token[len(single)] in _VOWELS
+        for single in (stem[:at] + stem[at + 1:] for at in range(1, len(stem)) if stem[at] == stem[at - 1])
+    )
 
 
 def _distance(a: str, b: str, limit: int) -> int:
@@ -251,6 +310,9 @@ def _pattern_words(pattern: Pattern) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Detection:
+    """A flag raised, and where: `start` and `end` index the normalised text, whose slice is
+    `matched` (for text written normally that is the text as given)."""
+
     flag: RedFlag
     start: int
     end: int
@@ -283,6 +345,7 @@ class RedFlagDetector:
         )
 
     def detect(self, text: str) -> list[Detection]:
+        text = normalise(text)
         tokens = tokenize(text)
         # A part can only match where one of its phrases' first words does, so a pattern with a
         # part whose first words match no word of the message is skipped without searching:

@@ -34,10 +34,10 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_generator import SCRIPTS, LoadResult, run_load  # noqa: E402
@@ -350,9 +350,23 @@ def our_endpoints(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> P
     return path
 
 
-def bench_ours(args: argparse.Namespace, tmp: Path, logs: Path, assistant: Assistant, run_id: str) -> None:
+@dataclass
+class Stack:
+    """Our servers, started and answering."""
+
+    url: str
+    groups: dict[str, subprocess.Popen]  # role -> the process leading that server's process group
+    first_answer_s: float
+    database: Path  # the throw-away SQLite file the conversations go to
+
+
+@contextmanager
+def our_stack(args: argparse.Namespace, tmp: Path, logs: Path) -> Iterator[Stack]:
+    """Our action server and Rasa server as `make run` starts them, on `args`' ports, loopback only;
+    stopped on leaving. Raises RuntimeError if either stops or does not answer while starting."""
     # Conversations go to a throw-away SQLite file, never to var/ or a DB_URL from the environment.
-    env = _rasa_env(tmp / "serve-cache", {"DB_URL": f"sqlite:///{tmp / 'conversations.db'}", **dict(args.server_env)})
+    database = tmp / "conversations.db"
+    env = _rasa_env(tmp / "serve-cache", {"DB_URL": f"sqlite:///{database}", **dict(args.server_env)})
     endpoints = our_endpoints(args, tmp, env)
     with ExitStack() as running:
         started = time.monotonic()
@@ -364,12 +378,17 @@ def bench_ours(args: argparse.Namespace, tmp: Path, logs: Path, assistant: Assis
                       "--interface", "127.0.0.1",
                       "--credentials", "credentials.yml", "--endpoints", str(endpoints)], ROOT, env, rasa_log)
         running.callback(stop, rasa)
-        url = f"http://localhost:{args.port}"
-        assistant.first_answer_s = first_answer(url, [actions, rasa], started, [action_log, rasa_log])
+        url = f"http://127.0.0.1:{args.port}"
+        first = first_answer(url, [actions, rasa], started, [action_log, rasa_log])
+        yield Stack(url, {"action server": actions, "Rasa server": rasa}, first, database)
+
+
+def bench_ours(args: argparse.Namespace, tmp: Path, logs: Path, assistant: Assistant, run_id: str) -> None:
+    with our_stack(args, tmp, logs) as stack:
+        assistant.first_answer_s = stack.first_answer_s
         print(f"  ours: first answer {assistant.first_answer_s:.1f} s after start", flush=True)
-        groups = {"action server": actions, "Rasa server": rasa}
-        assistant.levels = load_levels("ours", url, groups, args.users, args.messages, run_id)
-        assistant.memory = [m for role, p in groups.items() for m in memory(role, p.pid)]
+        assistant.levels = load_levels("ours", stack.url, stack.groups, args.users, args.messages, run_id)
+        assistant.memory = [m for role, p in stack.groups.items() for m in memory(role, p.pid)]
 
 
 def bench_stock(args: argparse.Namespace, project: Path, tmp: Path, logs: Path, assistant: Assistant,
@@ -421,7 +440,7 @@ def _mib(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MiB"
 
 
-def _verdict(ok: Optional[bool]) -> str:
+def verdict(ok: Optional[bool]) -> str:
     return "not measured" if ok is None else ("**pass**" if ok else "**FAIL**")
 
 
@@ -495,7 +514,7 @@ def write_report(args: argparse.Namespace, info: dict[str, object], ours: Assist
         "",
         "| target | measured | result |",
         "| --- | --- | --- |",
-        *(f"| {target} | {measured} | {_verdict(ok)} |" for target, measured, ok in targets(ours, stock)),
+        *(f"| {target} | {measured} | {verdict(ok)} |" for target, measured, ok in targets(ours, stock)),
         "",
         "## Load",
         "",
@@ -571,11 +590,22 @@ def _users(text: str) -> list[int]:
     return values
 
 
-def _key_value(text: str) -> tuple[str, str]:
+def key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError("give KEY=VALUE")
     return key, value
+
+
+def check_ports(parser: argparse.ArgumentParser, ports: list[int]) -> None:
+    """Stops with a message if a port is `make run`'s or `make test`'s, already taken, or given twice."""
+    for port in ports:
+        if port in RESERVED_PORTS:
+            parser.error(f"port {port} is used by `make run` and `make test`: choose another")
+        if port_busy(port):
+            parser.error(f"port {port} is already in use: stop what is on it or choose another port")
+    if len(set(ports)) != len(ports):
+        parser.error("the ports must differ")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -595,36 +625,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=5105, help="our Rasa server")
     parser.add_argument("--actions-port", type=int, default=5155, help="our action server")
     parser.add_argument("--stock-port", type=int, default=5205, help="the stock Rasa server")
-    parser.add_argument("--server-env", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--server-env", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for our servers, e.g. SANIC_WORKERS=2 (with a lock store)")
     parser.add_argument("--extra-endpoints",
                         help="YAML whose top-level keys replace those of our endpoints file, e.g. another tracker store")
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error("--messages must be at least 1")
-    ports = [args.port, args.actions_port] + ([] if args.skip_stock else [args.stock_port])
-    for port in ports:
-        if port in RESERVED_PORTS:
-            parser.error(f"port {port} is used by `make run` and `make test`: choose another")
-        if port_busy(port):
-            parser.error(f"port {port} is already in use: stop what is on it or choose another port")
-    if len(set(ports)) != len(ports):
-        parser.error("the ports must differ")
+    check_ports(parser, [args.port, args.actions_port] + ([] if args.skip_stock else [args.stock_port]))
     if not args.model.exists():
         parser.error(f"no model at {args.model}: run `make train` first")
     args.model = args.model.resolve()
     return args
 
 
-def _stop_on_signal(signum: int, _frame: object) -> None:
+def stop_on_signal(signum: int, _frame: object) -> None:
     """SIGTERM/SIGHUP unwind like Ctrl-C, so every `finally` stops its servers."""
     raise SystemExit(128 + signum)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGHUP, _stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     began = time.monotonic()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -664,7 +687,7 @@ def main(argv: list[str]) -> int:
         {"info": info, "ours": asdict(ours), "stock": asdict(stock) if stock else None}, indent=2, default=str))
     print(f"\nWrote {report} (and bench.png, bench.json) in {info['elapsed_s'] / 60:.1f} min.")
     for target, measured, ok in targets(ours, stock):
-        print(f"  {target}: {measured}  {_verdict(ok).strip('*')}")
+        print(f"  {target}: {measured}  {verdict(ok).strip('*')}")
     return 0
 
 

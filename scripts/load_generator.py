@@ -64,10 +64,12 @@ def conversation(patient: int, messages: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Sample:
-    """One message: how long its reply took, and what went wrong, if anything."""
+    """One message: how long its reply took, what went wrong, if anything, and the reply's text
+    (its paragraphs joined by blank lines, as a person reads them)."""
 
     latency_s: float
     error: str | None = None
+    reply: str = ""
 
 
 @dataclass
@@ -117,27 +119,38 @@ def _problem(status: int, body: object) -> str | None:
     return None
 
 
-async def _send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> Sample:
+def _text(body: object) -> str:
+    """Rasa's REST channel sends each paragraph as a message of its own; put them back together."""
+    if not isinstance(body, list):
+        return ""
+    return "\n\n".join(m["text"] for m in body if isinstance(m, dict) and isinstance(m.get("text"), str))
+
+
+async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> Sample:
+    """One message from `sender`, timed from sending to the whole reply."""
     start = time.perf_counter()
     try:
         async with session.post(url, json={"sender": sender, "message": text}) as response:
             body = await response.json(content_type=None) if response.status == 200 else None
-            return Sample(time.perf_counter() - start, _problem(response.status, body))
+            return Sample(time.perf_counter() - start, _problem(response.status, body), _text(body))
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
         return Sample(time.perf_counter() - start, type(error).__name__)
 
 
 async def _patient(session: aiohttp.ClientSession, url: str, sender: str, messages: list[str]) -> list[Sample]:
     """One conversation: each message waits for the reply to the one before."""
-    return [await _send(session, url, sender, text) for text in messages]
+    return [await send(session, url, sender, text) for text in messages]
+
+
+def patients_session(users: int) -> aiohttp.ClientSession:
+    """One connection per patient, as that many browsers would hold."""
+    connector = aiohttp.TCPConnector(limit=users, force_close=False)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S))
 
 
 async def _run(base_url: str, users: int, messages: int, run_id: str) -> LoadResult:
     url = base_url.rstrip("/") + REST_PATH
-    # One connection per patient, as that many browsers would hold.
-    connector = aiohttp.TCPConnector(limit=users, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with patients_session(users) as session:
         start = time.perf_counter()
         per_patient = await asyncio.gather(
             *(_patient(session, url, f"bench-{run_id}-{users}-{i}", conversation(i, messages)) for i in range(users))

@@ -164,7 +164,7 @@ def test_ids_given_as_strings_of_digits_are_read():
 def test_a_message_without_words_is_answered_with_a_prompt(content):
     message = protocol.read_webhook(message_created(12, content)).incoming
     assert message is not None
-    assert incoming.reply_instead(protocol.rasa_text(message.text, frozenset())) == incoming.EMPTY_PROMPT
+    assert incoming.to_process(protocol.rasa_text(message.text, frozenset())) == incoming.Instead(incoming.EMPTY_PROMPT)
 
 
 def test_typed_text_cannot_pose_as_a_payload():

@@ -10,11 +10,11 @@ from pain_assistant import incoming, red_flags
 
 
 def test_an_empty_message_gets_a_prompt():
-    assert incoming.reply_instead("   ") == incoming.EMPTY_PROMPT
+    assert incoming.to_process("   ") == incoming.Instead(incoming.EMPTY_PROMPT)
 
 
 def test_a_long_message_gets_the_limit():
-    assert incoming.reply_instead("my legs ache " * 500) == incoming.TOO_LONG_REPLY
+    assert incoming.to_process("my legs ache " * 500) == incoming.Instead(incoming.TOO_LONG_REPLY)
 
 
 @pytest.mark.parametrize("where", ["start", "end"])
@@ -35,7 +35,7 @@ def test_a_red_flag_in_the_middle_of_a_very_long_message_is_not_read():
 
 
 def test_an_ordinary_message_is_processed():
-    assert incoming.reply_instead("why do my legs hurt") is None
+    assert incoming.to_process("why do my legs hurt") == "why do my legs hurt"
 
 
 def test_typed_text_cannot_pose_as_a_button_payload():
@@ -60,9 +60,9 @@ def unreadable_red_flag_file(tmp_path, monkeypatch):
 
 
 def test_with_the_red_flag_file_unreadable_every_message_goes_on_to_the_model(unreadable_red_flag_file):
-    assert incoming.reply_instead("my legs ache " * 500) is None
+    assert incoming.to_process("my legs ache " * 500) == incoming.red_flag_window("my legs ache " * 500)
     assert incoming.unless_it_hides_a_red_flag("/greet") == "greet"
-    assert incoming.reply_instead("   ") == incoming.EMPTY_PROMPT
+    assert incoming.to_process("   ") == incoming.Instead(incoming.EMPTY_PROMPT)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@
 The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
 `tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
 `red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind10.yml` (each written blind,
-measured once, then fixed: their blind figures are in scripts/evaluate.py).
+measured once, then fixed: their blind figures are in scripts/evaluate.py), and
+`obfuscated.yml` (crisis, stroke and overdose spelled to slip past a word matcher: zero-width
+characters, look-alike letters, leetspeak, tags... read through `pain_assistant.normalise`).
 Recall and the false-alarm rate are printed at the end of the pytest run.
 """
 
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pain_assistant import red_flags
+from pain_assistant import incoming, red_flags
+from pain_assistant.normalise import normalise
 
 SAFETY = Path(__file__).resolve().parent / "safety"
 SETS = (
@@ -22,6 +25,7 @@ SETS = (
     "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
     "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml", "red_flag_blind10.yml",
 )
+OBFUSCATED = "obfuscated.yml"
 DETECTOR = red_flags.load()
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
 
@@ -53,6 +57,56 @@ def test_the_sets_cover_every_flag_many_times():
 def test_every_phrasing_raises_its_flag(set_name, flag_id, message):
     found = [d.flag.id for d in DETECTOR.detect(message)]
     assert flag_id in found, f"missed {flag_id}: {message!r} (found {found})"
+
+
+OBFUSCATED_POSITIVES, OBFUSCATED_ORDINARY = load_set(OBFUSCATED)
+
+
+def test_the_obfuscated_set_spells_each_of_three_red_flags_50_ways():
+    overdoses = sum("# overdose" in line for line in (SAFETY / OBFUSCATED).read_text().splitlines())
+    crisis = sum(flag == "suicidal_thoughts" for flag, _ in OBFUSCATED_POSITIVES)
+    assert overdoses >= 50 and crisis - overdoses >= 50
+    assert sum(flag == "stroke" for flag, _ in OBFUSCATED_POSITIVES) >= 50
+    assert len(OBFUSCATED_ORDINARY) >= 30
+
+
+@pytest.mark.parametrize("flag_id, message", OBFUSCATED_POSITIVES)
+def test_every_obfuscated_spelling_raises_its_flag_on_every_channel(flag_id, message):
+    """Through the detector every channel checks a message with before Rasa sees it."""
+    found = [d.flag.id for d in incoming.detector().detect(message)]
+    assert flag_id in found, f"missed {flag_id}: {message!r} read as {normalise(message)!r} (found {found})"
+
+
+@pytest.mark.parametrize("message", [message for message, _ in OBFUSCATED_ORDINARY])
+def test_ordinary_messages_with_the_same_tricks_raise_nothing(message):
+    assert incoming.detector().detect(message) == [], normalise(message)
+
+
+def test_a_detection_in_obfuscated_text_reports_the_words_read():
+    message = "now her f\u0430ce is <b>dr</b>00ping"
+    detection = DETECTOR.detect(message)[0]
+    assert normalise(message)[detection.start:detection.end] == detection.matched == "face is drooping"
+
+
+# Textspeak and stretched words: short words without their vowel, letters held too long.
+@pytest.mark.parametrize(
+    "message, flag_id",
+    [("i cnt lft my arm", "stroke"), ("i wnt to die", "suicidal_thoughts"), ("i want to kiiilll myself", "suicidal_thoughts"),
+     ("i caaant lift my arrrm", "stroke"), ("her face is droping", "stroke")],
+)
+def test_short_and_stretched_words(message, flag_id):
+    assert flag_id in [d.flag.id for d in DETECTOR.detect(message)]
+
+
+@pytest.mark.parametrize(
+    "message",
+    # a double of "o" or "e" is kept: "loose" is not "lose"; "odd" is not "od" (overdose);
+    # "dropped" and "drops" are not a misspelt "droop"; a textspeak skeleton keeps no vowel: "had" is not "head"
+    ["loose bowels since the antibiotics, hard to control", "my legs feel odd today", "I dropped my eye drops",
+     "my dad had a headache", "the stairs are steep"],
+)
+def test_typo_tolerance_makes_no_real_word_another(message):
+    assert DETECTOR.detect(message) == [], message
 
 
 # Ordinary MS pain questions and descriptions that must never get the emergency number.
@@ -214,12 +268,13 @@ def test_skipping_patterns_by_their_first_words_loses_no_flag():
 
     root = Path(__file__).resolve().parent.parent
     messages = [m for _, _, m in POSITIVES] + [m for _, m, _ in ORDINARY] + MUST_STAY_CALM + [
+        m for _, m in OBFUSCATED_POSITIVES] + [m for m, _ in OBFUSCATED_ORDINARY] + [
         example.get("text") for path in (root / "data" / "nlu.yml", root / "tests" / "nlu_test.yml")
         for example in load_data(str(path)).intent_examples
     ]
     assert len(messages) > 1000
     for message in messages:
-        tokens = red_flags.tokenize(message)
+        tokens = red_flags.tokenize(normalise(message))
         every_pattern = {
             flag.id for flag in DETECTOR.flags if any(DETECTOR.find(p, tokens) is not None for p in flag.patterns)
         }
@@ -242,7 +297,7 @@ def is_false_alarm(severities: set[str], borderline: bool) -> bool:
 def safety_summary() -> list[str]:
     """Recall per set, and the false alarms: printed after the test run."""
     lines = []
-    for name in SETS:
+    for name in (*SETS, OBFUSCATED):
         positives, ordinary = load_set(name)
         caught = sum(flag in [d.flag.id for d in DETECTOR.detect(m)] for flag, m in positives)
         raised = [({d.flag.severity for d in DETECTOR.detect(m)}, borderline) for m, borderline in ordinary]

@@ -12,7 +12,7 @@ from pain_assistant.dosing import find_dose
 from tests import servers
 from tests.servers import ask, joined
 from tests.test_dosing import DOSE_TEMPLATES, NAMES
-from tests.test_red_flags import POSITIVES
+from tests.test_red_flags import OBFUSCATED_POSITIVES, POSITIVES
 
 DETECTOR = red_flags.load(region="us")
 REPLIES = {flag.id: flag.reply for flag in DETECTOR.flags}
@@ -27,6 +27,18 @@ def test_every_safety_phrasing_gets_its_warning_through_the_server(assistant):
         reply = joined(ask(next(sender_ids), message))
         if REPLIES[expected] not in reply:
             missed.append((flag_id, message, reply[:80]))
+    assert not missed, missed
+
+
+def test_every_obfuscated_spelling_gets_its_warning_through_the_server(assistant):
+    """Zero-width characters, look-alike letters, leetspeak, tags: the server's input guard and its
+    NLU pipeline read the text normalised, whatever the classifier makes of it."""
+    missed = []
+    for _, message in OBFUSCATED_POSITIVES:
+        expected = DETECTOR.detect(message)[0].flag.id
+        reply = joined(ask(next(sender_ids), message))
+        if REPLIES[expected] not in reply:
+            missed.append((expected, message, reply[:80]))
     assert not missed, missed
 
 

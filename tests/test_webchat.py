@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from channels.webchat import UNREADABLE
+from channels.webchat import NOT_IN_THIS_SESSION, UNREADABLE
 from pain_assistant import red_flags
 from pain_assistant.incoming import EMPTY_PROMPT, TOO_LONG_REPLY
 from tests import servers
@@ -174,24 +177,77 @@ def test_the_socket_answers_unreadable_empty_and_long_messages_and_goes_on(page:
     assert replies[5] not in (UNREADABLE, EMPTY_PROMPT, TOO_LONG_REPLY)
 
 
-# After a reconnect, socket.io sends what was typed offline before the widget's session request.
+# A message in a session this connection did not request (the widget waits for its session's
+# confirmation, but socket.io itself sends what was emitted offline before anything else).
 BEFORE_THE_SESSION_REQUEST = """async (message) => {
   const socket = io("http://localhost:5005", { path: "/socket.io", transports: ["websocket"] });
-  const reply = new Promise((resolve) => socket.on("bot_uttered", (data) => resolve(data.text)));
+  const replies = [];
+  const done = new Promise((resolve) => socket.on("bot_uttered", (data) => {
+    replies.push(data.text);
+    if (replies.length === 2) resolve();
+  }));
   socket.emit("user_uttered", { message: message, session_id: "a-session-from-before-the-reconnect" });
-  const text = await reply;
+  await done;
   socket.close();
-  return text;
+  return replies;
 }"""
 
 
-def test_a_red_flag_sent_before_the_session_request_still_gets_its_warning(page: Page):
+def test_a_red_flag_sent_outside_a_requested_session_still_gets_its_warning(page: Page):
     stroke = next(flag for flag in DETECTOR.flags if flag.id == "stroke")
-    reply = page.evaluate(BEFORE_THE_SESSION_REQUEST, "my face is drooping and my arm is weak")
-    assert reply == stroke.reply.split("\n\n")[0]
+    replies = page.evaluate(BEFORE_THE_SESSION_REQUEST, "my face is drooping and my arm is weak")
+    assert replies == [stroke.reply.split("\n\n")[0], NOT_IN_THIS_SESSION]
 
 
-def test_a_red_flag_behind_a_slash_is_read_as_text(page: Page):
-    stroke = next(flag for flag in DETECTOR.flags if flag.id == "stroke")
-    replies = page.evaluate(RAW_SOCKET, [["/greet my face is drooping and my arm is weak"], 1])
-    assert replies == [stroke.reply.split("\n\n")[0]]
+# Opens the chat's socket from whatever page it runs on: "connected" or "refused".
+TRY_THE_SOCKET = """() => new Promise((resolve) => {
+  const socket = io("http://localhost:5005", { path: "/socket.io", transports: ["websocket"], reconnection: false });
+  socket.on("connect", () => { socket.close(); resolve("connected"); });
+  socket.on("connect_error", () => resolve("refused"));
+})"""
+class ForeignPage(BaseHTTPRequestHandler):
+    """A page of another site, on this machine (a public host could not reach localhost at all in
+    Chromium, Local Network Access, so the socket would be refused before our server could)."""
+
+    def do_GET(self) -> None:
+        body = f'<script src="{DEMO_PAGE}socket.io.min.js"></script>'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_page_on_another_site_cannot_open_the_chat(browser: Browser, page: Page):
+    assert page.evaluate(TRY_THE_SOCKET) == "connected"  # the demo page's origin is allowed
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ForeignPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        foreign = context.new_page()
+        foreign.goto(f"http://localhost:{server.server_port}/")
+        assert foreign.evaluate(TRY_THE_SOCKET) == "refused"
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stored_session_the_server_did_not_issue_starts_a_new_conversation(browser: Browser):
+    """As an id stored before sessions were signed, or one a person typed in: the widget gets a new
+    session, shows the new conversation's opening, and says why the old one is gone."""
+    storage_key = "ms-pain-chat:http://localhost:5005"
+    made_up = {"sessionId": "1", "messages": [{"from": "user", "text": "an old question"}], "open": True}
+    context = browser.new_context()
+    context.add_init_script(f"localStorage.setItem({json.dumps(storage_key)}, {json.dumps(json.dumps(made_up))})")
+    page = context.new_page()
+    page.goto(DEMO_PAGE)
+    expect(page.get_by_role("status")).to_contain_text("could not be continued")
+    expect(page.get_by_role("log")).to_contain_text(DETECTOR.disclaimer.split("\n\n")[0][:60], timeout=REPLY_TIMEOUT)
+    expect(page.get_by_role("log")).not_to_contain_text("an old question")
+    stored = page.evaluate("(key) => JSON.parse(localStorage.getItem(key)).sessionId", storage_key)
+    assert stored != "1" and "." in stored
+    context.close()

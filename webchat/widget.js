@@ -9,8 +9,9 @@
  * socket.io client are loaded from next to this script.
  *
  * Everything shown is set as text (textContent), never as HTML, so a message cannot inject
- * markup. The session id and the transcript are kept in localStorage, so a reload continues the
- * same conversation with the same Rasa tracker.
+ * markup. The session id the server issued and the transcript are kept in localStorage, so a
+ * reload continues the same conversation with the same Rasa tracker. Messages go out only once
+ * the server has confirmed this connection's session: the server reads no others.
  */
 (function () {
   "use strict";
@@ -107,8 +108,10 @@
     show(message);
   }
 
+  var WRITING = "The assistant is writing…";
   var socket = null;
-  var unsent = [];  // typed before the session was confirmed
+  var confirmed = false;  // whether the server has confirmed this connection's session
+  var unsent = [];  // typed before it did
 
   function connect() {
     socket = window.io(server, { path: "/socket.io", transports: ["websocket"] });
@@ -116,15 +119,24 @@
       status.textContent = "";
       socket.emit("session_request", { session_id: state.sessionId });
     });
+    socket.on("disconnect", function () { confirmed = false; });
     socket.on("session_confirm", function (sessionId) {
+      // A stored id the server does not know (made by another deployment, say) gets a new session.
+      var lost = state.sessionId !== null && state.sessionId !== sessionId;
       var isNew = state.sessionId !== sessionId;
+      if (lost) {
+        state.messages = [];
+        log.replaceChildren();
+        status.textContent = "Your earlier conversation could not be continued, so this is a new one.";
+      }
       state.sessionId = sessionId;
       save();
-      if (isNew && state.messages.length === 0) emit("/greet");
+      confirmed = true;
+      if (isNew) emit("/greet");
       unsent.splice(0).forEach(emit);
     });
     socket.on("bot_uttered", function (reply) {
-      status.textContent = "";
+      if (status.textContent === WRITING) status.textContent = "";
       var buttons = (reply.quick_replies || reply.buttons || []).map(function (button) {
         return { title: String(button.title), payload: String(button.payload) };
       });
@@ -137,14 +149,14 @@
   }
 
   function emit(message) {
-    if (socket && state.sessionId) socket.emit("user_uttered", { message: message, session_id: state.sessionId });
+    if (confirmed) socket.emit("user_uttered", { message: message, session_id: state.sessionId });
     else unsent.push(message);
   }
 
   // Typed text never starts with "/": that would pose as a button's intent payload.
   function say(text, payload) {
     record({ from: "user", text: text });
-    status.textContent = "The assistant is writing…";
+    status.textContent = WRITING;
     emit(payload || text.replace(/^[\s/]+/, ""));
   }
 
@@ -163,7 +175,10 @@
     state = { sessionId: null, messages: [], open: true };
     save();
     log.replaceChildren();
-    if (socket) socket.emit("session_request", { session_id: null });
+    unsent.length = 0;
+    confirmed = false;
+    // Offline, the request goes when the socket reconnects.
+    if (socket && socket.connected) socket.emit("session_request", { session_id: null });
     input.focus();
   });
   form.addEventListener("submit", function (event) {
