@@ -23,7 +23,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from channels.guard import InputGuard
+from channels.guard import MAX_BODY_BYTES, InputGuard
 from channels.webchat_session import allowed_origins, deployment_session_ids
 from pain_assistant.incoming import UNREADABLE
 
@@ -48,6 +48,8 @@ class WebChatInput(SocketIOInput):
         # Rasa makes the server with no origin check at all; python-socketio checks this list at
         # every request that carries an Origin header, the handshake first, and answers 400.
         self.sio.eio.cors_allowed_origins = allowed_origins()
+        # engine.io reads up to 1 MB per message by default; no message needs more than the guard's limit.
+        self.sio.eio.max_http_buffer_size = MAX_BODY_BYTES
         self._sessions_of_their_own()
         return blueprint
 

@@ -224,6 +224,7 @@ def test_bad_bodies_get_400_with_a_clear_message_and_the_next_message_is_answere
         (b'["page"]', "application/json", "JSON object"),
         (json.dumps({"object": "instagram", "entry": []}).encode(), "application/json", '"object" must be "page"'),
         (b'{"object": "page"}', "application/json", '"entry" list'),
+        (valid.replace(b'"m-bad"', b'"m-bad\\ud800"'), "application/json", '"entry[0].messaging[0].sender.id" is not valid UTF-8'),
         (valid, "text/plain", "Content-Type: application/json"),
         (valid, "application/x-www-form-urlencoded", "Content-Type: application/json"),
     ]

@@ -5,11 +5,14 @@ the browser's side, and a page on another site, are in test_webchat.py."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import queue
 import sqlite3
 from pathlib import Path
 
+import aiohttp
 import pytest
 import socketio
 
@@ -164,3 +167,40 @@ def test_a_foreign_origin_is_refused_at_the_handshake(clients):
         clients("null")  # a sandboxed frame or a file opened from disk
     for allowed in (DEMO_PAGE_ORIGIN, "http://127.0.0.1:8080", None):  # None: a program that sends no Origin
         assert clients(allowed).request_session()
+
+
+
+async def _send_over_a_websocket(message: str) -> list[str]:
+    """Speak socket.io's wire protocol over a raw websocket, as a browser's client does (the
+    python-socketio client here can only long-poll, whose requests Sanic's body limit bounds):
+    request a session, send `message` in it, and return what comes back until the server closes
+    the socket or a reply arrives."""
+    received: list[str] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+        SERVER.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", headers={"Origin": DEMO_PAGE_ORIGIN},
+    ) as socket:
+        await socket.receive()  # engine.io's open packet
+        await socket.send_str("40")  # join the default namespace
+        await socket.receive()
+        await socket.send_str('42["session_request",{"session_id":null}]')
+        session_id = json.loads((await socket.receive()).data[2:])[1]
+        await socket.send_str("42" + json.dumps(["user_uttered", {"message": message, "session_id": session_id}]))
+        while True:
+            packet = await asyncio.wait_for(socket.receive(), REPLY_TIMEOUT)
+            if packet.type != aiohttp.WSMsgType.TEXT:
+                return received
+            if packet.data == "2":  # engine.io's ping
+                await socket.send_str("3")
+            elif packet.data.startswith("42"):
+                received.append(packet.data)
+                return received
+
+
+def test_a_websocket_message_over_the_size_limit_is_not_read_and_stops_nothing(clients):
+    """engine.io would read a megabyte; the server reads no more than the input guard's limit,
+    closing the socket of a client that sends more."""
+    assert "too long" in asyncio.run(_send_over_a_websocket("my legs ache " * 1_000))[0]  # 13 KB: read, then the limit
+    assert asyncio.run(_send_over_a_websocket("my legs ache " * 25_000)) == []  # 325 KB: not read
+    fresh = clients()
+    fresh.say(STROKE_MESSAGE, fresh.request_session())
+    fresh.replies_until(STROKE_WARNING)
