@@ -110,7 +110,9 @@ _ZIP_CUED = re.compile(r"(\b(?:zip(?:\s{0,3}code)?|zipcode)(?:\s{0,3}(?:is|:|-))
 _FIVE_DIGITS = re.compile(
     r"(?<![\w.,$£€#/:+-])\d{5}(?![.,]\d|[\w/:%-]|\s{0,2}(?:mg|mcg|µg|ug|g|iu|i\.u\.|units?|ml|mls|steps|miles?|km|"
     r"feet|ft|metres|meters|calories|kcal|people|pounds|lbs?|dollars|words|characters)\b)", re.IGNORECASE)
-_DOSE_BEFORE = re.compile(r"(?:vitamin\s{0,2}d\d?|vit\s{0,2}d\d?|d3|dose\s{1,3}of|took|take|taking)\s{1,3}$", re.IGNORECASE)
+# Words before five digits that make them a dose, or a port in the server's own log lines.
+_NOT_A_ZIP_BEFORE = re.compile(
+    r"(?:vitamin\s{0,2}d\d?|vit\s{0,2}d\d?|d3|dose\s{1,3}of|took|take|taking|port)\s{1,3}$", re.IGNORECASE)
 
 # A run of digits with the usual separators; counted as a phone number from 7 digits on. Linear:
 # any digit of a run that is not followed by a letter can end a match, so a scan never fails far in.
@@ -235,7 +237,7 @@ def _zip_cued(match: re.Match[str]) -> str:
 
 def _zip_or_not(match: re.Match[str]) -> str:
     before = match.string[max(0, match.start() - 20):match.start()]
-    return match.group(0) if _DOSE_BEFORE.search(before) else ADDRESS
+    return match.group(0) if _NOT_A_ZIP_BEFORE.search(before) else ADDRESS
 
 
 def _phone_or_not(match: re.Match[str]) -> str:
