@@ -196,32 +196,47 @@ class ChatwootInput(InputChannel):
         lock = self._locks.get(sender_id)
         if lock is None:
             lock = self._locks[sender_id] = asyncio.Lock()
+        # A red flag never waits behind the conversation's turn still running (one held up by a
+        # hung action server, say): its warning goes out now, and its turn does not repeat it.
+        warned = await self._warn_at_once(client, guard, incoming) if lock.locked() else None
         async with lock:
             if sender_id in self._handed_over:  # handed over while this message waited its turn
                 return
             try:
-                await self._converse(client, guard, agent, incoming)
+                await self._converse(client, guard, agent, incoming, warned)
             except Exception:  # a background task: nobody else would see it
                 logger.exception("Answering Chatwoot conversation %s failed", sender_id)
 
+    async def _warn_at_once(self, client: ChatwootClient, guard: InputGuard, incoming: protocol.Incoming) -> str | None:
+        """Post the message's red-flag warning now, if it holds a red flag; the warning posted."""
+        warning = guard.warning_for(incoming.text)
+        if warning is not None:
+            logger.info("Warned at once in Chatwoot conversation %s: another turn of it is still running",
+                        incoming.conversation.sender_id)
+            await client.post(incoming.conversation.messages_path, protocol.text_message(warning))
+        return warning
+
     async def _converse(
-        self, client: ChatwootClient, guard: InputGuard, agent: Agent, incoming: protocol.Incoming
+        self, client: ChatwootClient, guard: InputGuard, agent: Agent, incoming: protocol.Incoming,
+        warned: str | None = None,
     ) -> None:
         """Through the input guard and Rasa's NLU (and so its red-flag check); what the guard answers
-        instead (a prompt for an empty message, the limit for a long one) is posted as it is."""
+        instead (a prompt for an empty message, the limit for a long one) is posted as it is. A
+        warning already posted (`warned`) is not posted again."""
         conversation = incoming.conversation
         text = protocol.rasa_text(incoming.text, self._offered.get(conversation.sender_id, frozenset()))
         output = ChatwootOutput()
         processed = await guard(UserMessage(
             text, output, conversation.sender_id, input_channel=CHANNEL_NAME, message_id=incoming.message_id,
         ))
+        replies = _without_first(output.replies, warned)
         if processed:
             turn = await _turn(agent, conversation.sender_id, text, incoming.message_id)
             reason = self._desk.record(conversation.sender_id, turn)
             if reason is not None:
-                await self._hand_over(client, conversation, reason, output.replies, turn)
+                await self._hand_over(client, conversation, reason, replies, turn)
                 return
-        messages = protocol.outgoing_messages(output.replies)
+        messages = protocol.outgoing_messages(replies)
         for message in messages:
             await client.post(conversation.messages_path, message)
         self._remember_offered(conversation.sender_id, protocol.offered_payloads(messages))
@@ -252,6 +267,14 @@ class ChatwootInput(InputChannel):
         note = self._desk.summary(conversation.sender_id, reason, turn.entity_values(RED_FLAG_ENTITY))
         await client.post(conversation.messages_path, protocol.private_note(note))
         logger.info("Chatwoot conversation %s handed to a person: %s", conversation.sender_id, reason.value)
+
+
+def _without_first(replies: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]:
+    """The replies, less the first whose text is `text`."""
+    for index, reply in enumerate(replies):
+        if text is not None and reply.get("text") == text:
+            return replies[:index] + replies[index + 1:]
+    return replies
 
 
 async def _turn(agent: Agent, sender_id: str, text: str, message_id: str) -> handoff.Turn:

@@ -76,7 +76,7 @@ class InputGuard:
     async def refuse(self, text: str, output: OutputChannel, recipient_id: str, reason: str) -> None:
         """Answer a message that will not be processed: with its red-flag warning first, if its
         red-flag window holds one (safety rule 1 whatever else is wrong with it), then why."""
-        warning = self._warning(incoming.red_flag_window(text))
+        warning = self.warning_for(text)
         if warning is not None:
             await output.send_response(recipient_id, {"text": warning})
         await output.send_text_message(recipient_id, reason)
@@ -87,18 +87,18 @@ class InputGuard:
         agent = self._app.ctx.agent if self._app is not None else None
         if agent is None or not agent.lock_store.is_someone_waiting(message.sender_id):
             return None
-        warning = self._warning(message.text or "")
+        warning = self.warning_for(message.text or "")
         if warning is not None:
             logger.info("Warned at once in conversation %s: another turn of it is still running", message.sender_id)
         return warning
 
-    def _warning(self, text: str) -> str | None:
-        """The loaded model's reply to the most severe red flag in `text` (rendered for the
-        deployment's region), or None if it raises none."""
+    def warning_for(self, text: str) -> str | None:
+        """The loaded model's reply to the most severe red flag in `text`'s red-flag window
+        (rendered for the deployment's region), or None if it raises none."""
         agent = self._app.ctx.agent if self._app is not None else None
         if agent is None or agent.domain is None:
             return None
-        detections = incoming.detector().detect(text)
+        detections = incoming.detector().detect(incoming.red_flag_window(text))
         if not detections:
             return None
         responses = agent.domain.responses.get(response_name(detections[0].flag.id)) or [{}]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import time
 import urllib.error
@@ -401,3 +403,23 @@ def test_with_older_chatwoot_the_url_token_decides(monkeypatch, given, status):
     assert json.loads(answer.body)["status" if status == 200 else "error"] == (
         "ignored" if status == 200 else protocol.WRONG_URL_TOKEN
     )
+
+
+def test_a_red_flag_never_waits_behind_a_turn_held_up_by_a_hung_action_server(rasa, chatwoot):
+    """The channel answers one message of a conversation at a time; a red flag is warned at once
+    all the same, and not again when its own turn comes."""
+    say(chatwoot, 150, "hello")
+    chatwoot.wait_for(150, answers(1))
+    (action_server,) = servers.pids_running("run", "actions", "--actions", "actions", "--port", str(ACTIONS_PORT))
+    os.kill(action_server, signal.SIGSTOP)
+    try:
+        say(chatwoot, 150, "why do my legs hurt")  # its turn waits on the stopped action server
+        time.sleep(1)
+        before = len(public(chatwoot.calls(150)))
+        say(chatwoot, 150, "her face is drooping and she cant lift her arm")
+        warned = chatwoot.wait_for(150, lambda calls: any(REPLIES["stroke"] in body["content"] for body in public(calls)))
+        assert len(public(warned)) == before + 1, "the warning waited for the hung turn"
+    finally:
+        os.kill(action_server, signal.SIGCONT)
+    calls = chatwoot.wait_for(150, handed_over)
+    assert sum(REPLIES["stroke"] in body["content"] for body in public(calls)) == 1
