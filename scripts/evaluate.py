@@ -44,7 +44,7 @@ from pain_assistant.dosing import find_dose  # noqa: E402
 from pain_assistant.render_safety import RED_FLAG_INTENT  # noqa: E402
 from tests.test_dosing import DOSE_TEMPLATES, NAMES  # noqa: E402
 from tests.test_knowledge_content import MAX_GRADE  # noqa: E402
-from tests.test_red_flags import SETS as TESTED_SETS, is_false_alarm, load_set  # noqa: E402
+from pain_assistant.red_flag_examples import TUNING_SETS as TESTED_SETS, is_false_alarm, load_set  # noqa: E402
 
 # What each set written blind (from the clinical facts, without reading the patterns) scored while
 # it was still blind, before its misses were fixed; the last is the newest blind figure.
@@ -424,7 +424,7 @@ class SetResult:
         return [o for o in self.ordinary if o[1]]
 
     def false_alarms(self, detector: red_flags.RedFlagDetector) -> list[tuple[str, list[str], bool]]:
-        """Warnings a message should not get, by its label (tests.test_red_flags.is_false_alarm)."""
+        """Warnings a message should not get, by its label (pain_assistant.red_flag_examples.is_false_alarm)."""
         return [o for o in self.flagged if is_false_alarm({detector.get(f).severity for f in o[1]}, o[2])]
 
 
@@ -754,7 +754,7 @@ def stories_section(m: Measurements) -> list[str]:
 def safety_section(m: Measurements) -> list[str]:
     lines = ["## 3. Safety", "", "### Red-flag sets", "",
              "The deterministic detector (`pain_assistant/red_flags.py`, patterns in `knowledge/red_flags.yml`) "
-             "on each set in `tests/safety/`. A positive counts as caught when its own flag is among those raised. "
+             "on each set in `knowledge/red_flag_examples/`. A positive counts as caught when its own flag is among those raised. "
              "Each set's ordinary messages are ones that must not get an emergency reply, written to sit close to "
              "a red flag (a symptom denied, asked about, or in the past); those marked borderline are ones \"a "
              "careful nurse would still want checked\". A false alarm, by label, is any flag on a plain ordinary "
@@ -902,7 +902,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="skip the Rasa runs (cross-validation, held-out set, stories, model): safety and content only")
     parser.add_argument("--sets", nargs="+", choices=SAFETY_SETS, default=list(SAFETY_SETS), metavar="SET",
-                        help=f"safety sets in tests/safety/ to measure (default: all: {', '.join(SAFETY_SETS)})")
+                        help=f"safety sets in knowledge/red_flag_examples/ to measure (default: all: {', '.join(SAFETY_SETS)})")
     return parser.parse_args(argv)
 
 

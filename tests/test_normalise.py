@@ -1,7 +1,7 @@
 """normalise(): every rule, text written normally left alone, idempotent, and linear time.
 
 The red-flag detector and the NLU read what it returns (tests/test_red_flags.py checks the
-obfuscated red flags of tests/safety/obfuscated.yml end to end).
+obfuscated red flags of knowledge/red_flag_examples/obfuscated.yml end to end).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pain_assistant.normalise import normalise
-from tests.test_red_flags import SAFETY, load_set
+from pain_assistant.red_flag_examples import EXAMPLES_DIR as SAFETY, load_set
 
 RULES = [
     # 1. compatibility forms and format characters

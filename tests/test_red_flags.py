@@ -1,7 +1,7 @@
 """Red flags: every phrasing in the safety sets caught, ordinary messages left alone.
 
-The sets are `tests/safety/red_flag_phrasings.yml` (written to tune the patterns),
-`tests/safety/red_flag_holdout.yml` (written apart from the patterns, to measure them), and
+The sets are `knowledge/red_flag_examples/red_flag_phrasings.yml` (written to tune the patterns),
+`red_flag_holdout.yml` (written apart from the patterns, to measure them), and
 `red_flag_fresh.yml` and `red_flag_blind2.yml` to `red_flag_blind10.yml` (each written blind,
 measured once, then fixed: their blind figures are in scripts/evaluate.py), and
 `obfuscated.yml` (crisis, stroke and overdose spelled to slip past a word matcher: zero-width
@@ -18,28 +18,10 @@ import yaml
 
 from pain_assistant import incoming, red_flags
 from pain_assistant.normalise import normalise
+from pain_assistant.red_flag_examples import EXAMPLES_DIR as SAFETY, LOUD, OBFUSCATED, TUNING_SETS, is_false_alarm, load_set
 
-SAFETY = Path(__file__).resolve().parent / "safety"
-SETS = (
-    "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
-    "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
-    "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml", "red_flag_blind10.yml",
-)
-OBFUSCATED = "obfuscated.yml"
+SETS = TUNING_SETS
 DETECTOR = red_flags.load()
-LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
-
-
-def load_set(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
-    """(flag id, message) positives and (message, borderline?) ordinary messages of one set."""
-    path = SAFETY / name
-    data = yaml.safe_load(path.read_text())
-    positives = [(flag, message) for flag, messages in data["positives"].items() for message in messages]
-    borderline = {
-        line.split('"')[1] for line in path.read_text().splitlines() if "# borderline" in line and '"' in line
-    }
-    ordinary = [(message, message in borderline) for message in data["ordinary"]]
-    return positives, ordinary
 
 
 POSITIVES = [(name, flag, message) for name in SETS for flag, message in load_set(name)[0]]
@@ -285,13 +267,6 @@ def test_detection_reports_where_the_flag_is():
     message = "usual aches, but now her face is drooping"
     detection = DETECTOR.detect(message)[0]
     assert message[detection.start:detection.end] == detection.matched == "face is drooping"
-
-
-def is_false_alarm(severities: set[str], borderline: bool) -> bool:
-    """Whether the flags raised (their severities) are a warning an ordinary message should not get:
-    any, or on a borderline message (one a careful nurse would still want checked) an emergency or
-    crisis reply; an urgent one is what it needs."""
-    return bool(severities) and (not borderline or bool(severities & LOUD))
 
 
 def safety_summary() -> list[str]:

@@ -15,9 +15,8 @@ from pain_assistant import red_flags
 from pain_assistant.redaction import (ADDRESS, DATE_OF_BIRTH, EMAIL, ID_NUMBER, NAME, PHONE, redact,
                                       redact_strings)
 from stores.log_redaction import RedactingFilter
-from tests.test_red_flags import load_set
+from pain_assistant.red_flag_examples import EXAMPLES_DIR as SAFETY, load_set
 
-SAFETY = Path(__file__).resolve().parent / "safety"
 DETECTOR = red_flags.load()
 CONTACT_DETAILS = "email me at jo.bloggs+ms@mail.example.co.uk or call 07700 900123, I live at 12 Oak Tree Road LS1 4AB"
 

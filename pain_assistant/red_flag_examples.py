@@ -1,0 +1,46 @@
+"""The project's collected wordings of red flags and of ordinary messages, in one place.
+
+`knowledge/red_flag_examples/` holds every set the red-flag detector was written or fixed against
+(each blind set stopped being blind when its misses were fixed). They test the lexicon and train
+the learned detector, so they are training data, not evidence: the figures that count come from
+the frozen set in `tests/safety_frozen/`, which nothing here reads.
+
+Each file has `positives` (flag id -> messages) and `ordinary` (messages); an ordinary message
+whose line ends in `# borderline` is one a careful nurse would still want checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from pain_assistant.knowledge import PROJECT_ROOT
+
+EXAMPLES_DIR = PROJECT_ROOT / "knowledge" / "red_flag_examples"
+TUNING_SETS = (
+    "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
+    "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
+    "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml", "red_flag_blind10.yml",
+)
+OBFUSCATED = "obfuscated.yml"
+LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
+
+
+def load_set(name: str | Path) -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
+    """(flag id, message) positives and (message, borderline?) ordinary messages of one set: a file
+    name in `EXAMPLES_DIR`, or a path."""
+    path = name if isinstance(name, Path) else EXAMPLES_DIR / name
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    positives = [(flag, message) for flag, messages in data["positives"].items() for message in messages]
+    borderline = {line.split('"')[1] for line in text.splitlines() if "# borderline" in line and '"' in line}
+    ordinary = [(message, message in borderline) for message in data["ordinary"]]
+    return positives, ordinary
+
+
+def is_false_alarm(severities: set[str], borderline: bool) -> bool:
+    """Whether the flags raised (their severities) are a warning an ordinary message should not get:
+    any, or on a borderline message (one a careful nurse would still want checked) an emergency or
+    crisis reply; an urgent one is what it needs."""
+    return bool(severities) and (not borderline or bool(severities & LOUD))
