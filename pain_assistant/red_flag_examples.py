@@ -3,7 +3,7 @@
 `knowledge/red_flag_examples/` holds every set the red-flag detector was written or fixed against
 (each blind set stopped being blind when its misses were fixed). They test the lexicon and train
 the learned detector, so they are training data, not evidence: the figures that count come from
-the frozen set in `tests/safety_frozen/`, which nothing here reads.
+the frozen set (`FROZEN_SET`), which only the evaluation reads, never training.
 
 Each file has `positives` (flag id -> messages) and `ordinary` (messages); an ordinary message
 whose line ends in `# borderline` is one a careful nurse would still want checked.
@@ -12,16 +12,18 @@ whose line ends in `# borderline` is one a careful nurse would still want checke
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from pain_assistant.knowledge import PROJECT_ROOT
+from pain_assistant.render_safety import CHECK_INTENT, RED_FLAG_ENTITY, RED_FLAG_INTENT
 
 EXAMPLES_DIR = PROJECT_ROOT / "knowledge" / "red_flag_examples"
 TUNING_SETS = (
     "red_flag_phrasings.yml", "red_flag_holdout.yml", "red_flag_fresh.yml", "red_flag_blind2.yml", "red_flag_blind3.yml",
     "red_flag_blind4.yml", "red_flag_blind5.yml", "red_flag_blind6.yml",
-    "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml", "red_flag_blind10.yml",
+    "red_flag_blind7.yml", "red_flag_blind8.yml", "red_flag_blind9.yml", "red_flag_blind10.yml", "red_flag_new_flags.yml",
 )
 OBFUSCATED = "obfuscated.yml"
 LOUD = {"emergency", "crisis"}  # severities whose reply names the emergency or crisis number
@@ -44,3 +46,23 @@ def is_false_alarm(severities: set[str], borderline: bool) -> bool:
     any, or on a borderline message (one a careful nurse would still want checked) an emergency or
     crisis reply; an urgent one is what it needs."""
     return bool(severities) and (not borderline or bool(severities & LOUD))
+
+
+def all_sets() -> list[str]:
+    """Every set in `EXAMPLES_DIR`: the tuning sets, the obfuscated spellings, and sets written
+    only to train the learned detector."""
+    return sorted(path.name for path in EXAMPLES_DIR.glob("*.yml"))
+
+
+FROZEN_SET = PROJECT_ROOT / "tests" / "safety_frozen" / "frozen_blind_2026-12-03.yml"
+OUTCOMES = ("warned loud", "warned", "asked", "answered")
+
+
+def outcome(parsed: dict, severity_of: Callable[[str], str]) -> str:
+    """What a person would get for a message, from the model's parse result: a warning naming the
+    emergency or crisis number ("warned loud"), an urgent warning, a check question, or an answer."""
+    intent = (parsed.get("intent") or {}).get("name")
+    flags = [e["value"] for e in parsed.get("entities") or [] if e.get("entity") == RED_FLAG_ENTITY]
+    if intent == RED_FLAG_INTENT:
+        return "warned loud" if {severity_of(f) for f in flags} & LOUD else "warned"
+    return "asked" if intent == CHECK_INTENT else "answered"

@@ -45,10 +45,13 @@ DEFAULT_RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
 DEFAULT_REGIONS_FILE = PROJECT_ROOT / "knowledge" / "regions.yml"
 
 SEVERITIES = ("emergency", "crisis", "urgent")  # most severe first
-PLACEHOLDERS = ("emergency_number", "crisis_line", "urgent_care", "helpline")
+PLACEHOLDERS = ("emergency_number", "crisis_line", "crisis_line_short", "urgent_care", "helpline", "poison_help")
 # Which placeholder each severity's reply must carry, so every warning says whom to call.
 REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line", "urgent": "urgent_care"}
-TOP_LEVEL_FIELDS = {"disclaimer", "human_handoff", "terms", "negation", "over", "flags"}
+# The check-in questions asked when a flag is suspected but not certain, and the placeholder each
+# must carry: the question names whom to call in one short line, before any answer.
+CHECKS = {"crisis": "crisis_line_short", "now": "emergency_number"}
+TOP_LEVEL_FIELDS = {"disclaimer", "human_handoff", "checks", "terms", "negation", "over", "flags"}
 GAP = 1
 # Wide enough for a long message that names the cause early and the symptom late (a steroid
 # course, then hip pain two clauses on); no set's false alarms rose from 16 to 24.
@@ -193,6 +196,11 @@ class RedFlag:
     def rank(self) -> int:
         return SEVERITIES.index(self.severity)
 
+    @property
+    def check(self) -> str:
+        """The check-in question for this flag: about thoughts of suicide, or whether it is happening now."""
+        return "crisis" if self.severity == "crisis" else "now"
+
 
 @dataclass(frozen=True)
 class Negation:
@@ -324,11 +332,12 @@ class RedFlagDetector:
 
     def __init__(
         self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str, negation: Negation = Negation(),
-        over: Over = Over(),
+        over: Over = Over(), checks: dict[str, str] | None = None,
     ):
         self.flags = list(flags)
         self.disclaimer = disclaimer
         self.human_handoff = human_handoff
+        self.checks = checks or {}
         self.negation = negation
         self._negation_of = {
             pattern: None if flag.severity == "crisis" or _pattern_words(pattern) & negation.words else negation
@@ -477,6 +486,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
     over = _parse_over(document.get("over"), terms, problems)
     disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")
     human_handoff = _render(document.get("human_handoff"), numbers, "human_handoff", problems, None)
+    checks = _parse_checks(document.get("checks"), numbers, problems)
 
     flags: list[RedFlag] = []
     seen: set[str] = set()
@@ -495,7 +505,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
             flags.append(flag)
     if problems:
         raise KnowledgeError(path, problems)
-    return RedFlagDetector(flags, disclaimer or "", human_handoff or "", negation, over)
+    return RedFlagDetector(flags, disclaimer or "", human_handoff or "", negation, over, checks)
 
 
 def _parse_terms(value: Any, problems: list[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -623,9 +633,26 @@ def _parse_pattern(source: str, terms: dict[str, tuple[tuple[str, ...], ...]]) -
     return Pattern(source, tuple(parts))
 
 
-def _render(template: Any, numbers: dict[str, str], where: str, problems: list[str], severity: str | None) -> str | None:
-    """Fill in the region's numbers; check the reply says whom to call, and only what it may.
-    `severity` None is a message that is not a warning: it must not carry the emergency number."""
+def _parse_checks(value: Any, numbers: dict[str, str], problems: list[str]) -> dict[str, str]:
+    """The `checks:` mapping: one question per kind in CHECKS, each naming whom to call."""
+    if not isinstance(value, dict):
+        problems.append(f"checks: must map {', '.join(CHECKS)} to the question's text")
+        return {}
+    problems += [f"checks: '{unknown}': unknown field (a typo?)" for unknown in sorted(set(value) - set(CHECKS))]
+    rendered = {
+        kind: _render(value.get(kind), numbers, f"checks: '{kind}'", problems, "emergency", required)
+        for kind, required in CHECKS.items()
+    }
+    return {kind: text for kind, text in rendered.items() if text is not None}
+
+
+def _render(
+    template: Any, numbers: dict[str, str], where: str, problems: list[str], severity: str | None,
+    required: str | None = None,
+) -> str | None:
+    """Fill in the region's numbers; check the reply says whom to call (`required`, by default the
+    severity's placeholder), and only what it may. `severity` None is a message that is not a
+    warning: it must not carry the emergency number."""
     if not isinstance(template, str) or not template.strip():
         problems.append(f"{where}: must be non-empty text")
         return None
@@ -634,7 +661,7 @@ def _render(template: Any, numbers: dict[str, str], where: str, problems: list[s
     if unknown:
         problems.append(f"{where}: unknown placeholder(s) {', '.join(sorted(unknown))}; use {', '.join(PLACEHOLDERS)}")
         return None
-    required = REQUIRED_PLACEHOLDER.get(severity)
+    required = required or REQUIRED_PLACEHOLDER.get(severity)
     if required and required not in names:
         problems.append(f"{where}: must say whom to call with {{{required}}}")
     if severity in ("urgent", None) and "emergency_number" in names:

@@ -3,11 +3,15 @@
 Red-flag replies must go out even when the action server is down, so they are Rasa responses
 chosen by rules, not actions. Their wording lives with the flags, and the emergency numbers with
 the region, so this renders both into `build/` before training:
-- `build/domain/`: the project's `domain.yml` plus `safety.yml` (the `red_flag` intent, entity
-  and slot, one `utter_red_flag_<id>` per flag, the opening disclaimer and the helpline reply);
-- `build/data/safety_rules.yml`: one rule per flag: intent `red_flag` with that flag in the slot;
-  and, for every form in the domain, one per flag that ends the form after the warning, so a
-  red flag mid-form is answered like anywhere else.
+- `build/domain/`: the project's `domain.yml` plus `safety.yml` (the `red_flag` and
+  `red_flag_check` intents, the `red_flag` entity and slot, one `utter_red_flag_<id>` per flag,
+  the two check-in questions `utter_red_flag_check_<kind>` with their buttons, the opening
+  disclaimer and the helpline reply);
+- `build/data/safety_rules.yml`: per flag, one rule for intent `red_flag` with that flag in the
+  slot (the warning) and one for `red_flag_check` (a flag suspected, not certain: the check-in
+  question of its kind); and, for every form in the domain, the same again ending the form, so a
+  red flag mid-form is answered like anywhere else. The answer to a check-in question is decided
+  by `pain_assistant.check_in_policy`.
 """
 
 from __future__ import annotations
@@ -26,16 +30,36 @@ from pain_assistant.validation import KnowledgeError
 RED_FLAG_INTENT = "red_flag"
 RED_FLAG_ENTITY = "red_flag"
 RED_FLAG_SLOT = "red_flag"
+CHECK_INTENT = "red_flag_check"
+NOT_SURE_INTENT = "not_sure"  # sent only by the check-in questions' buttons (domain.yml)
+# Each check-in question's buttons; what follows each answer is `pain_assistant.check_in_policy`'s:
+# "No" answers the question held back.
+CHECK_BUTTONS = {
+    "crisis": (("Yes", "/affirm"), ("No", "/deny"), ("Not sure", f"/{NOT_SURE_INTENT}")),
+    "now": (("Yes, now", "/affirm"), ("No, it was in the past", "/deny"), ("Not sure", f"/{NOT_SURE_INTENT}")),
+}
 
 
 def response_name(flag_id: str) -> str:
     return f"utter_red_flag_{flag_id}"
 
 
+def check_response_name(kind: str) -> str:
+    return f"utter_red_flag_check_{kind}"
+
+
+CHECK_RESPONSES = frozenset(map(check_response_name, red_flags.CHECKS))
+
+
+def check_response(kind: str, text: str) -> list[dict]:
+    buttons = [{"title": title, "payload": payload} for title, payload in CHECK_BUTTONS[kind]]
+    return [{"text": text, "buttons": buttons}]
+
+
 def safety_domain(detector: red_flags.RedFlagDetector) -> dict:
     return {
         "version": "3.1",
-        "intents": [RED_FLAG_INTENT],
+        "intents": [RED_FLAG_INTENT, CHECK_INTENT],
         "entities": [RED_FLAG_ENTITY],
         "slots": {
             RED_FLAG_SLOT: {
@@ -49,27 +73,30 @@ def safety_domain(detector: red_flags.RedFlagDetector) -> dict:
             "utter_disclaimer": [{"text": detector.disclaimer}],
             "utter_human_handoff": [{"text": detector.human_handoff}],
             **{response_name(flag.id): [{"text": flag.reply}] for flag in detector.flags},
+            **{check_response_name(kind): check_response(kind, text) for kind, text in detector.checks.items()},
         },
     }
 
 
 def safety_rules(detector: red_flags.RedFlagDetector, forms: list[str]) -> dict:
-    def warn(flag: red_flags.RedFlag) -> list[dict]:
-        return [
-            {"intent": RED_FLAG_INTENT},
-            {"slot_was_set": [{RED_FLAG_SLOT: flag.id}]},
-            {"action": response_name(flag.id)},
-        ]
+    # (name, intent, flag, response): a flag found gets its warning, a flag suspected its check.
+    replies = [("red flag", RED_FLAG_INTENT, flag, response_name(flag.id)) for flag in detector.flags]
+    replies += [("red flag check", CHECK_INTENT, flag, check_response_name(flag.check)) for flag in detector.flags]
 
-    rules = [{"rule": f"red flag: {flag.id}", "steps": warn(flag)} for flag in detector.flags]
+    def steps(intent: str, flag: red_flags.RedFlag, response: str) -> list[dict]:
+        return [{"intent": intent}, {"slot_was_set": [{RED_FLAG_SLOT: flag.id}]}, {"action": response}]
+
+    rules = [
+        {"rule": f"{name}: {flag.id}", "steps": steps(intent, flag, response)} for name, intent, flag, response in replies
+    ]
     rules += [
         {
-            "rule": f"red flag during {form}: {flag.id}",
+            "rule": f"{name} during {form}: {flag.id}",
             "condition": [{"active_loop": form}],
-            "steps": warn(flag) + [{"action": "action_deactivate_loop"}, {"active_loop": None}],
+            "steps": steps(intent, flag, response) + [{"action": "action_deactivate_loop"}, {"active_loop": None}],
         }
+        for name, intent, flag, response in replies
         for form in forms
-        for flag in detector.flags
     ]
     return {"version": "3.1", "rules": rules}
 

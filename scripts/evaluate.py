@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project's packages importable
@@ -44,7 +44,9 @@ from pain_assistant.dosing import find_dose  # noqa: E402
 from pain_assistant.render_safety import RED_FLAG_INTENT  # noqa: E402
 from tests.test_dosing import DOSE_TEMPLATES, NAMES  # noqa: E402
 from tests.test_knowledge_content import MAX_GRADE  # noqa: E402
-from pain_assistant.red_flag_examples import TUNING_SETS as TESTED_SETS, is_false_alarm, load_set  # noqa: E402
+from pain_assistant.red_flag_examples import (  # noqa: E402
+    EXAMPLES_DIR, FROZEN_SET, OUTCOMES, TUNING_SETS as TESTED_SETS, all_sets, is_false_alarm, load_set, outcome,
+)
 
 # What each set written blind (from the clinical facts, without reading the patterns) scored while
 # it was still blind, before its misses were fixed; the last is the newest blind figure.
@@ -376,9 +378,8 @@ def copy_images(source: Path, target: Path) -> list[Path]:
     return copied
 
 
-def classify_dose_questions(model: Path) -> list[tuple[str, str]]:
-    """(question, intent) for every dose template and medicine name, through the loaded model,
-    as tests/test_nlu_model.py does: the route to "ask your prescriber" starts with the intent."""
+def model_parser(model: Path) -> Callable[[str], dict[str, Any]]:
+    """The trained model's NLU in this process (as tests/conftest.py's `parse`): text -> parse result."""
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
@@ -388,10 +389,58 @@ def classify_dose_questions(model: Path) -> list[tuple[str, str]]:
     configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
-    try:
-        return [(q, loop.run_until_complete(agent.parse_message(q))["intent"]["name"]) for q in dose_questions()]
-    finally:
-        loop.close()
+    return lambda text: loop.run_until_complete(agent.parse_message(text))
+
+
+def classify_dose_questions(parse: Callable[[str], dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, intent) for every dose template and medicine name, through the loaded model,
+    as tests/test_nlu_model.py does: the route to "ask your prescriber" starts with the intent."""
+    return [(q, parse(q)["intent"]["name"]) for q in dose_questions()]
+
+
+@dataclass
+class OutcomeCounts:
+    """What people got, through the whole NLU (both detectors and the thresholds): per set, for
+    red flags, plain ordinary and borderline ordinary messages, the count of each outcome."""
+
+    name: str
+    never_used: bool
+    positives: Counter
+    plain: Counter
+    borderline: Counter
+    overdoses: Counter
+    missed: list[tuple[str, str]]
+    loud_on_plain: list[str]
+
+
+def count_outcomes(name: str, path: Path, parse: Callable[[str], dict[str, Any]], never_used: bool,
+                   severity_of: Callable[[str], str]) -> OutcomeCounts:
+    positives, ordinary = load_set(path)
+    counts = OutcomeCounts(name, never_used, Counter(), Counter(), Counter(), Counter(), [], [])
+    for flag, message in positives:
+        got = outcome(parse(message), severity_of)
+        counts.positives[got] += 1
+        if flag == "overdose":
+            counts.overdoses[got] += 1
+        if got == "answered":
+            counts.missed.append((flag, message))
+    for message, borderline in ordinary:
+        got = outcome(parse(message), severity_of)
+        (counts.borderline if borderline else counts.plain)[got] += 1
+        if got == "warned loud" and not borderline:
+            counts.loud_on_plain.append(message)
+    return counts
+
+
+def measure_outcomes(parse: Callable[[str], dict[str, Any]], detector: red_flags.RedFlagDetector) -> list[OutcomeCounts]:
+    """Every collected set (used to tune the lexicon or train the classifier) and the frozen one."""
+    def severity_of(flag_id: str) -> str:
+        flag = detector.get(flag_id)
+        return flag.severity if flag else "unknown"
+
+    measured = [count_outcomes(name, EXAMPLES_DIR / name, parse, False, severity_of) for name in all_sets()]
+    measured.append(count_outcomes(FROZEN_SET.name, FROZEN_SET, parse, True, severity_of))
+    return measured
 
 
 def dose_questions() -> list[str]:
@@ -542,6 +591,7 @@ class Measurements:
     held_out: NluRun | None = None
     stories: StoryRun | None = None
     dose_routing: list[tuple[str, str]] | None = None
+    outcomes: list[OutcomeCounts] | None = None
     images: dict[str, list[Path]] | None = None
     seconds: float = 0.0
     commit: str = ""  # at the start: the figures belong to the code the run began with
@@ -571,7 +621,9 @@ def measure_with_rasa(m: Measurements, model: Path, work: Path, assets: Path) ->
     m.cv = run_cross_validation(work)
     m.held_out = run_held_out(model, work)
     m.stories = run_conversation_tests(model, work)
-    m.dose_routing = classify_dose_questions(model)
+    parse = model_parser(model)
+    m.dose_routing = classify_dose_questions(parse)
+    m.outcomes = measure_outcomes(parse, m.detector)
     m.images = {
         "cv": copy_images(m.cv.directory, assets / "nlu-cv"),
         "held_out": copy_images(m.held_out.directory, assets / "nlu-heldout"),
@@ -777,10 +829,48 @@ def safety_section(m: Measurements) -> list[str]:
               "is an upper bound on false alarms:", ""]
     lines += [table(["message", "labelled", "raised"], [[quoted(t), i, ", ".join(f)] for t, i, f in flagged])
               if flagged else "None.", ""]
+    lines += outcome_tables(m)
     lines += recall_tables(m)
     lines += misses_and_alarms(m)
     lines += dose_lines(m)
     lines += content_lines(m)
+    return lines
+
+
+def outcome_tables(m: Measurements) -> list[str]:
+    """Warned, asked, answered: what people get from both detectors together, tuning sets and the
+    never-used set apart."""
+    if not m.outcomes:
+        return []
+
+    def cells(counts: Counter) -> list[str]:
+        total = sum(counts.values())
+        return [ratio(counts[o], total) if total else "-" for o in OUTCOMES]
+
+    def rows(never_used: bool) -> list[list[str]]:
+        return [[o.name, "red flags", *cells(o.positives)] for o in m.outcomes if o.never_used == never_used] + \
+               [[o.name, "ordinary", *cells(o.plain)] for o in m.outcomes if o.never_used == never_used] + \
+               [[o.name, "ordinary, borderline", *cells(o.borderline)] for o in m.outcomes if o.never_used == never_used]
+
+    header = ["set", "messages", *OUTCOMES]
+    frozen = [o for o in m.outcomes if o.never_used]
+    lines = ["### What people get: warned, asked, answered (both detectors, through the trained model)", "",
+             "Each message through the model's whole NLU pipeline: the lexicon, the learned classifier and their "
+             "thresholds (`pain_assistant/safety_verdict.py`). \"Warned loud\" names the emergency or crisis "
+             "number; \"asked\" is a check question that names it too. A red flag must be warned or asked; an "
+             "ordinary message should be answered, and must not be warned loud.", "",
+             "**Never used for any fix** (the frozen set, written blind before the learned detector was built, "
+             "read by nothing but this report):", "", table(header, rows(True)), ""]
+    for o in frozen:
+        lines += [f"Overdoses in `{o.name}`: {', '.join(f'{k} {v}' for k, v in sorted(o.overdoses.items()))}."]
+        if o.missed:
+            lines += ["", f"Red flags answered without a warning or a question in `{o.name}`:", "",
+                      table(["flag", "message"], [[f, quoted(t)] for f, t in o.missed]), ""]
+        if o.loud_on_plain:
+            lines += ["", f"Plain ordinary messages warned loud in `{o.name}`:", "",
+                      table(["message"], [[quoted(t)] for t in o.loud_on_plain]), ""]
+    lines += ["", "**Used to tune the lexicon or train the classifier** (a figure on text the detectors learned "
+              "from says little about text nobody wrote down):", "", table(header, rows(False)), ""]
     return lines
 
 

@@ -18,6 +18,22 @@ def knowledge_base() -> knowledge.KnowledgeBase:
 
 
 @pytest.fixture(scope="session")
+def parse():
+    """The trained model's NLU, in this process: text -> Rasa's parse result."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    model = ROOT / "models" / "ms-pain.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained model: run `make train` (make test does it for you)")
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+    yield lambda text: loop.run_until_complete(agent.parse_message(text))
+    loop.close()
+
+
+@pytest.fixture(scope="session")
 def domain() -> dict:
     return yaml.safe_load((ROOT / "domain.yml").read_text())
 

@@ -10,7 +10,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions.answers import ActionAnswerBodyPart, ActionAnswerSideEffects, ActionAnswerTopic, ActionTellMore
+from actions.answers import (
+    ActionAnswerBodyPart,
+    ActionAnswerHeldQuestion,
+    ActionAnswerSideEffects,
+    ActionAnswerTopic,
+    ActionTellMore,
+)
 from actions.conversation import ActionGreet, ActionListTopics
 from actions.loaded_knowledge import KNOWLEDGE
 from pain_assistant import knowledge
@@ -140,3 +146,53 @@ def test_the_action_server_registers_exactly_the_domains_actions(domain):
     # An action is listed by name, or as {name: {send_domain: true}} when it reads the domain.
     names = {action if isinstance(action, str) else next(iter(action)) for action in domain["actions"]}
     assert set(executor.actions) == names
+
+
+def user_event(intent: str, ranking: list[str], entities: dict[str, str] | None = None) -> dict:
+    """A message as the tracker store holds it: the intent, then the ranking with confidences."""
+    return {
+        "event": "user",
+        "text": "...",
+        "parse_data": {
+            "intent": {"name": intent, "confidence": 1.0},
+            "intent_ranking": [{"name": name, "confidence": 1.0 - 0.1 * at} for at, name in enumerate(ranking)],
+            "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
+        },
+    }
+
+
+def after_check(*held: dict, **slots: Any) -> Tracker:
+    """The messages `held`, each followed by a check-in question, then "No"."""
+    events = []
+    for message in held:
+        events += [message, {"event": "action", "name": "utter_red_flag_check_now"}, {"event": "action", "name": "action_listen"}]
+    answer = tracker("deny", **slots)
+    return Tracker.from_dict({**answer.current_state(), "events": events + [user_event("deny", ["deny"])]})
+
+
+def test_no_to_a_check_answers_the_question_held_back_as_a_topic_question_would_be():
+    held = user_event("red_flag_check", ["red_flag_check", "ask_leg_pain", "ask_spasticity"], {"red_flag": "dvt"})
+    messages, events = run(ActionAnswerHeldQuestion(), after_check(held))
+    assert (messages, events) == run(ActionAnswerTopic(), tracker("ask_leg_pain", {"red_flag": "dvt"}))
+    assert KNOWLEDGE["leg_pain"].answer in messages[0]["text"]
+    assert SlotSet("current_topic", "leg_pain") in events
+
+
+def test_the_held_question_keeps_its_entities():
+    held = user_event("red_flag_check", ["red_flag_check", "ask_medicine"], {"medicine": "lyrica", "red_flag": "dvt"})
+    messages, events = run(ActionAnswerHeldQuestion(), after_check(held))
+    assert KNOWLEDGE["pregabalin"].answer in messages[0]["text"]
+    assert SlotSet("current_topic", "pregabalin") in events
+
+
+def test_the_latest_check_decides_which_question_is_answered():
+    earlier = user_event("red_flag_check", ["red_flag_check", "ask_ms_hug"], {"red_flag": "dvt"})
+    latest = user_event("red_flag_check", ["red_flag_check", "ask_spasticity"], {"red_flag": "dvt"})
+    messages, _ = run(ActionAnswerHeldQuestion(), after_check(earlier, latest))
+    assert KNOWLEDGE["spasticity"].answer in messages[0]["text"]
+
+
+def test_with_no_check_in_the_conversation_it_offers_topics():
+    messages, events = run(ActionAnswerHeldQuestion(), after_check())
+    assert messages[0]["text"].startswith("Which topic") and messages[0]["buttons"]
+    assert events == []

@@ -58,9 +58,12 @@ def test_empty_and_over_long_messages_get_a_prompt_or_a_limit(assistant, message
     assert servers.texts(servers.ask("limits", message)) == [reply]
 
 
-def test_an_over_long_message_with_a_red_flag_still_gets_its_warning(assistant):
+def test_an_over_long_message_with_a_red_flag_still_gets_its_warning_or_a_check_naming_the_number(assistant):
+    """The lexicon is sure, the classifier (reading mostly filler) is not: a warning, or the check
+    question that names the number (safety rule 1)."""
     assert len(LONG_WITH_A_RED_FLAG) > MAX_CHARACTERS
-    assert STROKE.reply.split("\n\n")[0] in servers.joined(servers.ask("long-flag", LONG_WITH_A_RED_FLAG))
+    replies = servers.joined(servers.ask("long-flag", LONG_WITH_A_RED_FLAG))
+    assert STROKE.reply.split("\n\n")[0] in replies or red_flags.load(region="us").checks["now"] in replies
 
 
 CRISIS = next(flag for flag in red_flags.load(region="us").flags if flag.id == "suicidal_thoughts")

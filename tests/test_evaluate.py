@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pain_assistant import red_flags
-from tests.test_red_flags import load_set
+from pain_assistant.red_flag_examples import load_set
 
 ROOT = Path(__file__).resolve().parent.parent
 SLICE = "red_flag_fresh.yml"
@@ -50,6 +50,9 @@ def test_the_recall_table_has_every_flag_with_its_count_in_the_set(report):
         assert flag.id in rows, f"{flag.id} missing from the recall table"
         severity, cell = rows[flag.id][1], rows[flag.id][2]
         assert severity == flag.severity
+        if not any(f == flag.id for f, _ in positives):  # a flag added after the set was written
+            assert cell == "n/a (0)"
+            continue
         match = RATIO.match(cell)
         assert match, f"{flag.id}: {cell!r} is not a recall figure"
         caught, total = int(match.group(2)), int(match.group(3))

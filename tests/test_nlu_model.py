@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
-from pain_assistant.render_safety import RED_FLAG_INTENT
+from pain_assistant.render_safety import CHECK_INTENT, RED_FLAG_INTENT
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "ms-pain.tar.gz"
 MIN_ACCURACY = 0.9
-
-
-@pytest.fixture(scope="module")
-def parse():
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` (make test does it for you)")
-    agent = Agent.load(str(MODEL))
-    loop = asyncio.new_event_loop()
-    yield lambda text: loop.run_until_complete(agent.parse_message(text))
-    loop.close()
 
 
 def test_intent_accuracy_on_the_held_out_set(parse):
     """The classifier's accuracy, leaving out messages the safety component overrides by design
-    (a red flag, such as hip pain after steroids, gets the warning instead of the topic)."""
+    (a red flag, such as hip pain after steroids, gets the warning or a check question instead of the topic)."""
     examples = load_data(str(ROOT / "tests" / "nlu_test.yml")).intent_examples
     misses = Counter()
     overridden = 0
     for example in examples:
         predicted = parse(example.get("text"))["intent"]["name"]
-        if predicted == RED_FLAG_INTENT:
+        if predicted in (RED_FLAG_INTENT, CHECK_INTENT):
             overridden += 1
         elif predicted != example.get("intent"):
             misses[f"{example.get('intent')} -> {predicted}"] += 1

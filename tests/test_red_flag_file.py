@@ -12,7 +12,7 @@ import yaml
 from pain_assistant import knowledge, red_flags, render_safety
 from pain_assistant.validation import KnowledgeError
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 12, 3)
 GOOD = yaml.safe_load(red_flags.DEFAULT_RED_FLAGS_FILE.read_text())
 REGIONS = yaml.safe_load(red_flags.DEFAULT_REGIONS_FILE.read_text())
 NUMBERS = red_flags.load_region(red_flags.DEFAULT_REGIONS_FILE, "us")
@@ -57,6 +57,11 @@ CASES = {
     "over not a mapping": (lambda d: d.update(over=["healed"]), "over: must map said_by, past, unless, reopened_by"),
     "term before its part": (lambda d: d["terms"].update(abrupt=["{sudden}"]), "term 'abrupt': '{sudden}' is not a term listed above it"),
     "unknown top-level field": (lambda d: d.update(negaton=d.pop("negation")), "'negaton': unknown top-level field"),
+    "no checks": (lambda d: d.pop("checks"), "checks: must map crisis, now to the question's text"),
+    "a check missing": (lambda d: d["checks"].pop("now"), "checks: 'now': must be non-empty text"),
+    "unknown check": (lambda d: d["checks"].update(later="Later?"), "checks: 'later': unknown field"),
+    "now check without the number": (lambda d: d["checks"].update(now="Is this happening now?"), "checks: 'now': must say whom to call with {emergency_number}"),
+    "crisis check without the line": (lambda d: d["checks"].update(crisis="Call {crisis_line} now."), "checks: 'crisis': must say whom to call with {crisis_line_short}"),
 }
 
 
@@ -136,9 +141,20 @@ def test_every_region_fills_every_reply(region):
             assert numbers["urgent_care"] in f.reply
 
 
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_every_regions_check_questions_name_the_number_in_one_short_line(region):
+    checks = red_flags.load(region=region).checks
+    numbers = REGIONS[region]
+    assert set(checks) == set(red_flags.CHECKS) == set(render_safety.CHECK_BUTTONS)
+    assert checks["now"].endswith(f"If it is, call {numbers['emergency_number']}.")
+    assert checks["crisis"].endswith(f"If you are, {numbers['crisis_line_short']} now.")
+    assert all(text.startswith("Before I answer: ") and text.count("?") == 1 for text in checks.values())
+    assert len(numbers["crisis_line_short"]) <= 70
+
+
 def test_the_uk_gets_uk_numbers_only():
     detector = red_flags.load(region="uk")
-    texts = [detector.disclaimer] + [f.reply for f in detector.flags]
+    texts = [detector.disclaimer] + [f.reply for f in detector.flags] + list(detector.checks.values())
     assert all("911" not in text and "988" not in text for text in texts)
     assert "999" in detector.disclaimer and any("116 123" in text for text in texts)
 
@@ -148,12 +164,13 @@ def all_emergency_numbers() -> re.Pattern:
     return re.compile(r"(?<!\d)(?:" + "|".join(map(re.escape, numbers)) + r")(?!\d)")
 
 
-def test_the_emergency_number_appears_only_in_emergency_and_crisis_replies_and_the_disclaimer():
-    """Safety rule 5, over every text the assistant can send: domain responses and knowledge."""
+def test_the_emergency_number_appears_only_in_emergency_and_crisis_replies_check_questions_and_the_disclaimer():
+    """Safety rule 5, over every text the assistant can send: domain responses and knowledge. Of
+    the check-in questions, "is this happening now?" names it; the crisis one names the crisis line."""
     numbers = all_emergency_numbers()
     for region in REGIONS:
         domain = render_safety.safety_domain(red_flags.load(region=region))
-        allowed = {"utter_disclaimer"} | {
+        allowed = {"utter_disclaimer", render_safety.check_response_name("now")} | {
             render_safety.response_name(f.id) for f in red_flags.load(region=region).flags if f.severity != "urgent"
         }
         for name, variants in domain["responses"].items():
@@ -181,3 +198,29 @@ def test_rendered_rules_pick_each_flags_reply(tmp_path):
         ]
         assert domain["responses"][f"utter_red_flag_{f.id}"] == [{"text": f.reply}]
     assert (tmp_path / "domain" / "domain.yml").read_text() == (knowledge.PROJECT_ROOT / "domain.yml").read_text()
+
+
+def test_check_questions_offer_yes_no_and_not_sure_buttons():
+    domain = render_safety.safety_domain(red_flags.load(region="uk"))
+    assert "red_flag_check" in domain["intents"]
+    for kind, titles in {"crisis": ["Yes", "No", "Not sure"], "now": ["Yes, now", "No, it was in the past", "Not sure"]}.items():
+        [response] = domain["responses"][f"utter_red_flag_check_{kind}"]
+        assert [b["title"] for b in response["buttons"]] == titles
+        assert [b["payload"] for b in response["buttons"]] == ["/affirm", "/deny", "/not_sure"]
+
+
+def test_rendered_rules_ask_each_suspected_flags_check_question_also_during_the_form(tmp_path):
+    render_safety.render("uk", tmp_path)
+    rules = {rule["rule"]: rule for rule in yaml.safe_load((tmp_path / "data" / "safety_rules.yml").read_text())["rules"]}
+    for f in red_flags.load(region="uk").flags:
+        asked = [
+            {"intent": "red_flag_check"},
+            {"slot_was_set": [{"red_flag": f.id}]},
+            {"action": "utter_red_flag_check_crisis" if f.severity == "crisis" else "utter_red_flag_check_now"},
+        ]
+        assert rules[f"red flag check: {f.id}"] == {"rule": f"red flag check: {f.id}", "steps": asked}
+        during = rules[f"red flag check during leg_check_form: {f.id}"]
+        assert during["condition"] == [{"active_loop": "leg_check_form"}]
+        assert during["steps"] == asked + [{"action": "action_deactivate_loop"}, {"active_loop": None}]
+        assert rules[f"red flag during leg_check_form: {f.id}"]["steps"][-2:] == during["steps"][-2:]
+    assert len(rules) == 4 * len(red_flags.load(region="uk").flags)

@@ -16,6 +16,7 @@ from tests.test_red_flags import OBFUSCATED_POSITIVES, POSITIVES
 
 DETECTOR = red_flags.load(region="us")
 REPLIES = {flag.id: flag.reply for flag in DETECTOR.flags}
+CHECK_QUESTIONS = set(DETECTOR.checks.values())
 sender_ids = (f"s{n}" for n in itertools.count())
 
 
@@ -81,6 +82,8 @@ def test_dose_questions_about_every_medicine_get_no_dose(assistant, name):
         reply = ask(next(sender_ids), template.format(name.lower()))
         text = joined(reply)
         assert find_dose(text) is None, (template, text)
+        if text in CHECK_QUESTIONS:  # "i missed a dose of baclofen": withdrawal is a red flag
+            continue
         assert "I can't give advice on doses" in text
         assert knowledge.CLINICIAN_PATTERN.search(reply[-1]["text"])
 

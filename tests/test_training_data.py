@@ -10,14 +10,14 @@ import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 from pain_assistant import knowledge, red_flags, topics
-from pain_assistant.render_safety import RED_FLAG_INTENT
+from pain_assistant.render_safety import NOT_SURE_INTENT, RED_FLAG_INTENT
 from pain_assistant.replies import TOPIC_INTENT
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING = load_data(str(ROOT / "data" / "nlu.yml"))
 HELD_OUT = load_data(str(ROOT / "tests" / "nlu_test.yml"))
 MIN_EXAMPLES = 15
-BUTTON_ONLY_INTENTS = {TOPIC_INTENT}
+BUTTON_ONLY_INTENTS = {TOPIC_INTENT, NOT_SURE_INTENT}
 
 
 def domain_intents(domain: dict) -> set[str]:

@@ -1,0 +1,57 @@
+"""What the two red-flag detectors say together: warn, ask, or answer.
+
+The lexicon (`pain_assistant.red_flags`) matches wordings written down; the classifier
+(`pain_assistant.red_flag_classifier`) reads meaning. Recall can only go up from the lexicon's:
+- the lexicon matched: warn if the classifier agrees enough to ask at least; otherwise (a match in
+  an everyday story, "this pain is killing me") ask, so the number is still named;
+- the lexicon is silent: warn if the classifier is sure, ask if it is unsure, else answer; a
+  question about a dose, timing or stopping ("can I double my diazepam tonight") that the
+  classifier is unsure of is answered (with the dose reply): it asks before doing, and medicine
+  words alone make the classifier wary. One that is done is the lexicon's to catch.
+Without a classifier (or when it failed) the lexicon decides alone, as before it existed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from pain_assistant.red_flag_classifier import Suspicion, Thresholds
+from pain_assistant.red_flags import Detection
+
+Outcome = Literal["warn", "ask", "answer"]
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A flag raised, and where in the message (for the reply to name what raised it)."""
+
+    flag_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    flags: tuple[Raised, ...] = ()  # most severe first; when asking, the one flag asked about
+
+
+def decide(
+    text: str,
+    detections: Sequence[Detection],
+    suspicion: Suspicion | None,
+    thresholds: Thresholds | None,
+    dose_question: bool = False,
+) -> Verdict:
+    lexicon = tuple(Raised(d.flag.id, d.start, d.end) for d in detections)
+    if suspicion is None or thresholds is None:
+        return Verdict("warn", lexicon) if lexicon else Verdict("answer")
+    if lexicon:
+        return Verdict("warn", lexicon) if suspicion.probability >= thresholds.ask else Verdict("ask", lexicon[:1])
+    if suspicion.probability < thresholds.ask or (dose_question and suspicion.probability < thresholds.warn):
+        return Verdict("answer")
+    start = text.find(suspicion.piece)
+    span = (start, start + len(suspicion.piece)) if start >= 0 else (0, len(text))
+    raised = (Raised(suspicion.flag_id, *span),)
+    return Verdict("warn" if suspicion.probability >= thresholds.warn else "ask", raised)
