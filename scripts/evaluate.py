@@ -166,6 +166,8 @@ TARGET_MACRO_F1 = 0.95
 TARGET_RECALL = 1.0
 TARGET_DOSE_LEAKS = 0
 TARGET_FALSE_ALARM_RATE = 0.05
+TARGET_WARNED_OR_ASKED = 0.97  # on the never-used set (issue 17: target 1.00, at least 0.97)
+TARGET_ASKED_RATE = 0.05  # check questions on plain ordinary messages: at most 1 in 20
 
 
 # ---------------------------------------------------------------- formatting
@@ -409,26 +411,26 @@ class OutcomeCounts:
     plain: Counter
     borderline: Counter
     overdoses: Counter
-    missed: list[tuple[str, str]]
-    loud_on_plain: list[str]
+    missed: Counter  # by flag: red flags answered (counts only, so the never-used set stays unread)
+    loud_on_plain: int
 
 
 def count_outcomes(name: str, path: Path, parse: Callable[[str], dict[str, Any]], never_used: bool,
                    severity_of: Callable[[str], str]) -> OutcomeCounts:
     positives, ordinary = load_set(path)
-    counts = OutcomeCounts(name, never_used, Counter(), Counter(), Counter(), Counter(), [], [])
+    counts = OutcomeCounts(name, never_used, Counter(), Counter(), Counter(), Counter(), Counter(), 0)
     for flag, message in positives:
         got = outcome(parse(message), severity_of)
         counts.positives[got] += 1
         if flag == "overdose":
             counts.overdoses[got] += 1
         if got == "answered":
-            counts.missed.append((flag, message))
+            counts.missed[flag] += 1
     for message, borderline in ordinary:
         got = outcome(parse(message), severity_of)
         (counts.borderline if borderline else counts.plain)[got] += 1
         if got == "warned loud" and not borderline:
-            counts.loud_on_plain.append(message)
+            counts.loud_on_plain += 1
     return counts
 
 
@@ -677,6 +679,22 @@ def targets_section(m: Measurements) -> list[str]:
                  f"{RED_FLAG_INTENT}: any flag, an upper bound (most of them describe a red flag, such as hip pain "
                  "after steroids)", ratio(len(flagged), questions),
                  verdict(len(flagged) <= TARGET_FALSE_ALARM_RATE * questions)))
+    for o in m.outcomes or []:
+        if not o.never_used:
+            continue
+        caught = sum(o.positives.values()) - o.positives["answered"]
+        plain = sum(o.plain.values())
+        overdoses = sum(o.overdoses.values())
+        rows += [
+            (f"red flags warned or asked ≥ {TARGET_WARNED_OR_ASKED}, {o.name} (never used)",
+             ratio(caught, sum(o.positives.values())), verdict(caught >= TARGET_WARNED_OR_ASKED * sum(o.positives.values()))),
+            (f"every overdose warned loud, {o.name}", ratio(o.overdoses["warned loud"], overdoses),
+             verdict(o.overdoses["warned loud"] == overdoses)),
+            (f"no plain ordinary message warned loud, {o.name}", ratio(o.plain["warned loud"], plain),
+             verdict(o.plain["warned loud"] == 0)),
+            (f"plain ordinary messages asked ≤ {TARGET_ASKED_RATE:.0%}, {o.name}", ratio(o.plain["asked"], plain),
+             verdict(o.plain["asked"] <= TARGET_ASKED_RATE * plain)),
+        ]
     worst = max(g for field in m.grades.values() for g, _ in field)
     rows.append((f"every answer's reading grade ≤ {MAX_GRADE:g} (fields {', '.join(GRADED_FIELDS)})",
                  f"max {worst:.1f}", verdict(worst <= MAX_GRADE)))
@@ -863,12 +881,10 @@ def outcome_tables(m: Measurements) -> list[str]:
              "read by nothing but this report):", "", table(header, rows(True)), ""]
     for o in frozen:
         lines += [f"Overdoses in `{o.name}`: {', '.join(f'{k} {v}' for k, v in sorted(o.overdoses.items()))}."]
-        if o.missed:
-            lines += ["", f"Red flags answered without a warning or a question in `{o.name}`:", "",
-                      table(["flag", "message"], [[f, quoted(t)] for f, t in o.missed]), ""]
-        if o.loud_on_plain:
-            lines += ["", f"Plain ordinary messages warned loud in `{o.name}`:", "",
-                      table(["message"], [[quoted(t)] for t in o.loud_on_plain]), ""]
+        # Counts only: the messages stay unread, so nobody fixes what this set measures.
+        lines += [f"Red flags answered without a warning or a question, by flag (messages not shown, to keep the "
+                  f"set blind): {', '.join(f'{k} {v}' for k, v in sorted(o.missed.items())) or 'none'}. Plain ordinary "
+                  f"messages warned loud: {o.loud_on_plain}.", ""]
     lines += ["", "**Used to tune the lexicon or train the classifier** (a figure on text the detectors learned "
               "from says little about text nobody wrote down):", "", table(header, rows(False)), ""]
     return lines
