@@ -197,7 +197,7 @@ def train(examples: Examples, encode: Encode) -> Training:
     index = {m: i for i, m in enumerate(messages)}
     row_message = np.array([index[m] for m, _ in rows])
     judged = {m: [m, *pieces(m)] for m in messages}
-    texts = sorted({t for m in messages for t in judged[m]} | {p for _, p in rows})
+    texts = sorted({t for m in messages for t in judged[m]})  # every row's text is among these
     vectors = encode(texts)
     position = {t: i for i, t in enumerate(texts)}
     row_vectors = vectors[[position[p] for _, p in rows]]
