@@ -18,7 +18,7 @@ RENDERED := $(BUILD)/.rendered
 TRAIN_ARGS := --domain $(BUILD)/domain --data data $(BUILD)/data --config config.yml
 # The model holds the safety component and the classifier it trains from the collected red-flag
 # examples, so their code and the examples are training inputs too.
-SAFETY_COMPONENT := $(addprefix pain_assistant/,rasa_components.py red_flags.py normalise.py dosing.py validation.py \
+SAFETY_COMPONENT := $(wildcard pain_assistant/red_flags/*.py) $(addprefix pain_assistant/,rasa_components.py normalise.py dosing.py validation.py \
 	red_flag_classifier.py red_flag_examples.py safety_verdict.py encoder.py encoder_featurizer.py check_in_policy.py)
 TRAINING_INPUTS := config.yml $(wildcard data/*.yml) requirements.txt $(RENDERED) $(SAFETY_COMPONENT) \
 	$(wildcard knowledge/red_flag_examples/*.yml)

@@ -29,7 +29,7 @@ from channels.json_body import NOT_JSON, error_response
 from channels.recent_ids import RecentIds
 from pain_assistant import handoff
 from pain_assistant.incoming import detector
-from pain_assistant.render_safety import RED_FLAG_ENTITY
+from pain_assistant.render_safety import RED_FLAG_ENTITY, repeats_warning
 from pain_assistant.validation import KnowledgeError
 
 logger = logging.getLogger(__name__)
@@ -270,9 +270,9 @@ class ChatwootInput(InputChannel):
 
 
 def _without_first(replies: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]:
-    """The replies, less the first whose text is `text`."""
+    """The replies, less the first that repeats the warning `text`."""
     for index, reply in enumerate(replies):
-        if text is not None and reply.get("text") == text:
+        if text is not None and repeats_warning(reply.get("text"), text):
             return replies[:index] + replies[index + 1:]
     return replies
 

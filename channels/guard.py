@@ -9,7 +9,9 @@ metadata limits, no typed text posing as a payload) and answers what it will not
 the size of any request body the server reads (Sanic's own limit is 100 MB, and a big body stalled
 every conversation). And a red flag never waits behind a turn still running in the same
 conversation (one held up by a hung action server, say): if the conversation is busy, the warning
-goes out at once, and the turn follows in the background without repeating it.
+goes out at once, and the turn follows in the background without repeating it. Before a
+message goes on, its sentence vectors are encoded off the event loop, batched with other
+conversations' messages (`pain_assistant.encode_ahead`), so the encoder never holds up the server.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any, Awaitable, Callable
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, Sanic
 
-from pain_assistant import incoming
-from pain_assistant.render_safety import response_name
+from pain_assistant import encode_ahead, incoming
+from pain_assistant.render_safety import repeats_warning, response_name
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +66,21 @@ class InputGuard:
         message.text = text
         warning = self._warning_if_busy(message)
         if warning is None:
-            await self._on_new_message(message)
+            await self._process(message)
             return True
         await message.output_channel.send_response(message.sender_id, {"text": warning})
         message.output_channel = WithoutRepeating(message.output_channel, warning)
-        turn = asyncio.create_task(self._on_new_message(message))
+        turn = asyncio.create_task(self._process(message))
         self._turns.add(turn)
         turn.add_done_callback(self._turn_done)
         return True
+
+    async def _process(self, message: UserMessage) -> None:
+        """Rasa's turn, its sentence vectors encoded first off the event loop (a button's "/"
+        payload skips the NLU pipeline, so it needs none)."""
+        if not (message.text or "").startswith("/"):
+            await encode_ahead.prepare(message.text or "")
+        await self._on_new_message(message)
 
     async def refuse(self, text: str, output: OutputChannel, recipient_id: str, reason: str) -> None:
         """Answer a message that will not be processed: with its red-flag warning first, if its
@@ -121,7 +130,7 @@ class WithoutRepeating(OutputChannel):
         return self._channel.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        if self._warning is not None and message.get("text") == self._warning:
+        if self._warning is not None and repeats_warning(message.get("text"), self._warning):
             self._warning = None
             return
         await self._channel.send_response(recipient_id, message)

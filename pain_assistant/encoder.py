@@ -42,6 +42,8 @@ WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 DIMENSIONS = 384
 # The Rasa message attribute that carries a message's vector from the featurizer to later components.
 SENTENCE_VECTOR = "sentence_vector"
+# ...and the vectors of all its readings (`red_flag_classifier.readings`: whole, then pieces).
+READING_VECTORS = "reading_vectors"
 MAX_TOKENS = 128
 BATCH_SIZE = 32
 
@@ -156,6 +158,11 @@ def encoder() -> SentenceEncoder:
         if _encoder is None:
             _encoder = SentenceEncoder(package_model_dir())
         return _encoder
+
+
+def is_loaded() -> bool:
+    """Whether this process has loaded the encoder (a model that uses it is loaded)."""
+    return _encoder is not None
 
 
 def encode(texts: Sequence[str]) -> np.ndarray:

@@ -6,7 +6,10 @@ encodes the text as a person reads it ("k1ll" as "kill"), the same words the cla
 red-flag check read. For each message with a text it:
 - always stores the unit vector (float32, shape (384,)) on the message under `SENTENCE_VECTOR`,
   so later components (the learned red-flag classifier, a "did you mean" search) reuse it instead
-  of running the encoder again. It is not an output property: the parse result stays JSON.
+  of running the encoder again, and, at run time, the vectors of all the message's readings
+  (whole, then sentence by sentence) under `READING_VECTORS` for the red-flag classifier. Neither
+  is an output property: the parse result stays JSON. At run time the vectors usually come ready
+  from the input guard (`pain_assistant.encode_ahead`), which encodes off the event loop, in batches.
 - with `add_feature: true` (the default), also adds it as a dense sentence feature of TEXT, which
   the intent classifiers join to the other featurizers' sentence features.
 
@@ -21,6 +24,7 @@ the encoder loads (and checks its weights' hash) from the installed package when
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -34,10 +38,15 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from pain_assistant import encode_ahead
 from pain_assistant import encoder as sentence_encoder
 from pain_assistant.rasa_components import NormaliseText
+from pain_assistant.red_flag_classifier import readings
+
+logger = logging.getLogger(__name__)
 
 SENTENCE_VECTOR = sentence_encoder.SENTENCE_VECTOR
+READING_VECTORS = sentence_encoder.READING_VECTORS
 ADD_FEATURE = "add_feature"
 
 
@@ -73,21 +82,35 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return cls({**cls.get_default_config(), **config}, execution_context.node_name)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self._featurize(messages)
+        """Each message's readings (whole, then sentence by sentence: what the red-flag classifier
+        judges), taken from what the input guard encoded ahead, or encoded here. A failing encoder
+        leaves the message without vectors (the red-flag lexicon then decides alone), never fails it."""
+        for message in messages:
+            text = message.get(TEXT)
+            if text is None:
+                continue
+            vectors = encode_ahead.take(text)
+            if vectors is None:
+                try:
+                    vectors = self._encoder.encode(readings(text))
+                except Exception:  # noqa: BLE001 - a failing part must not take a red-flag warning down
+                    logger.exception("The sentence encoder failed on a message; it goes on without vectors.")
+                    self._add_feature(message, np.zeros(sentence_encoder.DIMENSIONS, np.float32))
+                    continue
+            message.set(READING_VECTORS, vectors)
+            message.set(SENTENCE_VECTOR, vectors[0])
+            self._add_feature(message, vectors[0])
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
-        return training_data
-
-    def _featurize(self, messages: list[Message]) -> None:
-        """Encodes the messages that have a text (Core's intent-only examples have none) in one call."""
-        with_text = [message for message in messages if message.get(TEXT) is not None]
+        """Encodes the examples that have a text (Core's intent-only examples have none) in one call, whole only."""
+        with_text = [message for message in training_data.training_examples if message.get(TEXT) is not None]
         vectors = self._encoder.encode([message.get(TEXT) for message in with_text])
         for message, vector in zip(with_text, vectors):
-            self._add_vector(message, vector)
+            message.set(SENTENCE_VECTOR, vector)
+            self._add_feature(message, vector)
+        return training_data
 
-    def _add_vector(self, message: Message, vector: np.ndarray) -> None:
-        message.set(SENTENCE_VECTOR, vector)
+    def _add_feature(self, message: Message, vector: np.ndarray) -> None:
         if self._config[ADD_FEATURE]:
             message.add_features(Features(vector[None, :], FEATURE_TYPE_SENTENCE, TEXT, self._identifier))

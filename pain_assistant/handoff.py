@@ -6,7 +6,9 @@ A help desk (Chatwoot) has people behind the assistant. A conversation goes to t
 - the assistant fails to understand twice in a row: its "not sure" reply, twice. The reply, not the
   `nlu_fallback` intent alone, counts: the leg check accepts free-text answers the classifier is
   unsure of ("maybe a little"), and those were understood;
-- any red flag (intent `red_flag`, flag ids in its `red_flag` entities), after its warning.
+- any red flag warned about (intent `red_flag`, flag ids in its `red_flag` entities; or a warning
+  sent after a check-in question, "yes" or "not sure"), after its warning. A check-in question
+  alone does not: the person has not said yet that it is happening.
 
 Plain Python, with no Rasa: the channel passes in what Rasa made of each message.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from pain_assistant.red_flags import SEVERITIES
-from pain_assistant.render_safety import RED_FLAG_ENTITY, RED_FLAG_INTENT
+from pain_assistant.render_safety import RED_FLAG_ENTITY, RED_FLAG_INTENT, warned_flag
 
 HUMAN_REQUEST_INTENT = "ask_human"
 NOT_UNDERSTOOD_INTENT = "nlu_fallback"
@@ -123,7 +125,9 @@ class HandoffDesk:
         """Remember the turn; the reason to hand the conversation over now, if there is one."""
         state = self._state(conversation)
         state.last_messages.append(turn.text)
-        flags = turn.entity_values(RED_FLAG_ENTITY) if turn.intent == RED_FLAG_INTENT else []
+        found = turn.entity_values(RED_FLAG_ENTITY) if turn.intent == RED_FLAG_INTENT else []
+        # A warning sent for an answer to a check-in question ("yes", "not sure") counts as well.
+        flags = list(dict.fromkeys(found + [flag for action in turn.actions if (flag := warned_flag(action))]))
         for flag_id in flags:
             state.flags.setdefault(flag_id, self._severities.get(flag_id, UNKNOWN_SEVERITY))
         topic = _topic(turn)

@@ -16,7 +16,8 @@ written down) and the learned classifier (`pain_assistant.red_flag_classifier`, 
 - a red flag: intent `red_flag` (confidence 1.0) and one `red_flag` entity per
   flag found, whose value is the flag id. Entities come in ascending severity, because Rasa fills
   the `red_flag` slot from the last one: the slot, and so the rule that picks the reply, get the
-  most severe flag.
+  most severe flag. A `red_flag_mention` entity carries the words that raised the most severe
+  one, which the warning quotes ("You wrote “my face is drooping”."), or "" if they are too many.
 - a possible one: intent `red_flag_check` and the suspected flag as the `red_flag` entity; a rule asks one
   question that names the number, and `pain_assistant.check_in_policy` warns unless the answer is no.
 - otherwise a question about doses, timing, or starting, stopping or changing a medicine:
@@ -53,10 +54,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from pain_assistant import incoming, red_flag_classifier, red_flags
 from pain_assistant.dosing import is_dose_request
-from pain_assistant.encoder import SENTENCE_VECTOR, encode
+from pain_assistant.encoder import READING_VECTORS, encode
 from pain_assistant.normalise import normalise
-from pain_assistant.render_safety import CHECK_INTENT, RED_FLAG_ENTITY, RED_FLAG_INTENT
-from pain_assistant.safety_verdict import Raised, decide
+from pain_assistant.render_safety import CHECK_INTENT, MENTION, RED_FLAG_ENTITY, RED_FLAG_INTENT
+from pain_assistant.safety_verdict import Raised, decide, mention
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ class SafetyOverride(GraphComponent):
         text = path.read_text(encoding="utf-8")
         self._detector = detector_from_text(text, str(path))
         everyday = [m.get(TEXT) for m in training_data.intent_examples if m.get(INTENT) not in _NOT_EVERYDAY]
-        trained = red_flag_classifier.train(red_flag_classifier.collect(everyday, normalise), encode)
+        crisis_flags = [flag.id for flag in self._detector.flags if flag.severity == "crisis"]
+        trained = red_flag_classifier.train(red_flag_classifier.collect(everyday, normalise), encode, crisis_flags)
         self._classifier = trained.classifier
         logger.info("Red-flag classifier trained: %s", trained.classifier.thresholds)
         with self._model_storage.write_to(self._resource) as directory:
@@ -203,7 +205,9 @@ class SafetyOverride(GraphComponent):
         verdict = decide(text, self._detector.detect(text), self._suspicion(message, text), thresholds, dose)
         if verdict.outcome != "answer":
             for raised in reversed(verdict.flags):  # ascending severity: the slot takes the last
-                entities.append(self._flag_entity(raised))
+                entities.append(self._entity(RED_FLAG_ENTITY, raised.flag_id, raised))
+            # Always set, "" when nothing can be quoted, so no earlier message's words are quoted.
+            entities.append(self._entity(MENTION, mention(text, verdict.flags[0]), verdict.flags[0]))
             message.set(ENTITIES, entities, add_to_output=True)
             self._set_intent(message, RED_FLAG_INTENT if verdict.outcome == "warn" else CHECK_INTENT)
         elif dose:
@@ -214,15 +218,15 @@ class SafetyOverride(GraphComponent):
         if self._classifier is None:
             return None
         try:
-            return self._classifier.judge(text, message.get(SENTENCE_VECTOR), encode)
+            return self._classifier.judge(text, message.get(READING_VECTORS), encode)
         except Exception:  # noqa: BLE001 - a failing classifier must not take the lexicon's warning down
             logger.exception("The red-flag classifier failed; the lexicon decides alone for this message.")
             return None
 
-    def _flag_entity(self, raised: Raised) -> dict[str, Any]:
+    def _entity(self, name: str, value: str, raised: Raised) -> dict[str, Any]:
         return {
-            "entity": RED_FLAG_ENTITY,
-            "value": raised.flag_id,
+            "entity": name,
+            "value": value,
             "start": raised.start,
             "end": raised.end,
             "confidence_entity": 1.0,

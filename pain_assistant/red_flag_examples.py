@@ -11,6 +11,7 @@ whose line ends in `# borderline` is one a careful nurse would still want checke
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -55,6 +56,28 @@ def all_sets() -> list[str]:
 
 
 FROZEN_SET = PROJECT_ROOT / "tests" / "safety_frozen" / "frozen_blind_2026-12-03.yml"
+# Written after the learned detector was built, by a writer who saw neither the patterns nor the
+# training data; measured once, never used to fix or train anything.
+BLIND_AFTER_SET = PROJECT_ROOT / "tests" / "safety_blind" / "blind_after_2026-12-03.yml"
+NEVER_USED_SETS = (FROZEN_SET, BLIND_AFTER_SET)
+# The never-used sets' ordinary messages come in three parts, each under a comment naming it.
+ORDINARY_KINDS = ("plain", "long", "harmless")
+_KIND_HEADING = re.compile(r"^\s*#\s*(" + "|".join(ORDINARY_KINDS) + r")\b")
+
+
+def ordinary_kinds(path: Path) -> list[str]:
+    """The kind of each ordinary message of a set, in order, from the comment heading its part
+    ("# plain ...", "# long ...", "# harmless ..."); "" where no heading names one."""
+    kinds: list[str] = []
+    kind, in_ordinary = "", False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith((" ", "\t", "#")) and line.strip():
+            in_ordinary = line.startswith("ordinary:")
+        elif in_ordinary and (heading := _KIND_HEADING.match(line)):
+            kind = heading.group(1)
+        elif in_ordinary and line.lstrip().startswith("- "):
+            kinds.append(kind)
+    return kinds
 OUTCOMES = ("warned loud", "warned", "asked", "answered")
 
 

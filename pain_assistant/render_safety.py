@@ -4,7 +4,8 @@ Red-flag replies must go out even when the action server is down, so they are Ra
 chosen by rules, not actions. Their wording lives with the flags, and the emergency numbers with
 the region, so this renders both into `build/` before training:
 - `build/domain/`: the project's `domain.yml` plus `safety.yml` (the `red_flag` and
-  `red_flag_check` intents, the `red_flag` entity and slot, one `utter_red_flag_<id>` per flag,
+  `red_flag_check` intents, the `red_flag` entity and slot, the `red_flag_mention` entity and
+  slot (the words a warning quotes), one `utter_red_flag_<id>` per flag,
   the two check-in questions `utter_red_flag_check_<kind>` with their buttons, the opening
   disclaimer and the helpline reply);
 - `build/data/safety_rules.yml`: per flag, one rule for intent `red_flag` with that flag in the
@@ -31,6 +32,8 @@ RED_FLAG_INTENT = "red_flag"
 RED_FLAG_ENTITY = "red_flag"
 RED_FLAG_SLOT = "red_flag"
 CHECK_INTENT = "red_flag_check"
+# The words that raised a flag (entity and slot), quoted by the warning; "" when not quotable.
+MENTION = "red_flag_mention"
 NOT_SURE_INTENT = "not_sure"  # sent only by the check-in questions' buttons (domain.yml)
 # Each check-in question's buttons; what follows each answer is `pain_assistant.check_in_policy`'s:
 # "No" answers the question held back.
@@ -51,6 +54,33 @@ def check_response_name(kind: str) -> str:
 CHECK_RESPONSES = frozenset(map(check_response_name, red_flags.CHECKS))
 
 
+def warned_flag(action_name: str) -> str | None:
+    """The flag whose warning an action sends (`utter_red_flag_<id>`), or None for any other
+    action, a check-in question included."""
+    prefix = response_name("")
+    if not action_name.startswith(prefix) or action_name in CHECK_RESPONSES:
+        return None
+    return action_name[len(prefix):]
+
+
+def warning_response(flag: red_flags.RedFlag) -> list[dict]:
+    """The flag's reply, quoting the words that raised it when there are some to quote. The plain
+    reply comes first: the channels' early warnings, sent before Rasa's turn, take the first. A
+    crisis reply never quotes: saying someone's words about ending their life back to them reads
+    cold; the reply itself names what it answers."""
+    plain = {"text": flag.reply}
+    if flag.severity == "crisis":
+        return [plain]
+    unquotable = [{**plain, "condition": [{"type": "slot", "name": MENTION, "value": value}]} for value in ("", None)]
+    return unquotable + [{"text": f"You wrote “{{{MENTION}}}”. {flag.reply}"}]
+
+
+def repeats_warning(text: str | None, warning: str) -> bool:
+    """Whether a reply is that warning again, with or without the words it quotes (the channels'
+    early warnings send the plain one; the turn after may send the quoting one)."""
+    return text is not None and (text == warning or text.endswith(" " + warning))
+
+
 def check_response(kind: str, text: str) -> list[dict]:
     buttons = [{"title": title, "payload": payload} for title, payload in CHECK_BUTTONS[kind]]
     return [{"text": text, "buttons": buttons}]
@@ -60,19 +90,20 @@ def safety_domain(detector: red_flags.RedFlagDetector) -> dict:
     return {
         "version": "3.1",
         "intents": [RED_FLAG_INTENT, CHECK_INTENT],
-        "entities": [RED_FLAG_ENTITY],
+        "entities": [RED_FLAG_ENTITY, MENTION],
         "slots": {
             RED_FLAG_SLOT: {
                 "type": "categorical",
                 "values": [flag.id for flag in detector.flags],
                 "influence_conversation": True,
                 "mappings": [{"type": "from_entity", "entity": RED_FLAG_ENTITY}],
-            }
+            },
+            MENTION: {"type": "text", "influence_conversation": False, "mappings": [{"type": "from_entity", "entity": MENTION}]},
         },
         "responses": {
             "utter_disclaimer": [{"text": detector.disclaimer}],
             "utter_human_handoff": [{"text": detector.human_handoff}],
-            **{response_name(flag.id): [{"text": flag.reply}] for flag in detector.flags},
+            **{response_name(flag.id): warning_response(flag) for flag in detector.flags},
             **{check_response_name(kind): check_response(kind, text) for kind, text in detector.checks.items()},
         },
     }

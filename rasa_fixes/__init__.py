@@ -35,6 +35,14 @@ Only what a measurement showed to matter, each one keeping Rasa's behaviour:
   (`rasa_fixes.turn_gate`); a turn waiting on the action server for more than a quarter of a
   second gives its slot up, so a hung action server never holds up a red-flag warning.
 
+- Every turn asks the conversation for its applied events again and again (the check-in policy
+  and the rule states for each prediction, the action server's payload, the session check), and
+  each time Rasa replays the whole conversation: a tenth of the server's time in 60-message
+  conversations. The last answer is kept on the conversation and only events appended since are
+  replayed (`rasa_fixes.applied_events`).
+- numpy's and TensorFlow's thread pools spin between jobs and take CPU from the event loop:
+  they get one thread each (`rasa_fixes.math_threads`).
+
 - When the action server is down, hung or failing, Rasa waits up to 5 minutes and then sends
   nothing. An action call is given up after a few seconds instead, and the person is told to try
   again (`rasa_fixes.action_server_down`).
@@ -43,6 +51,9 @@ The fixes are for this pinned version: with any other Rasa they are left out and
 """
 
 from __future__ import annotations
+
+# First, before numpy or TensorFlow load: they size their thread pools once, from the environment.
+from rasa_fixes import math_threads  # noqa: F401,I001
 
 import functools
 import logging
@@ -63,14 +74,14 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_fixes import action_server_down, turn_gate
+from rasa_fixes import action_server_down, applied_events, turn_gate
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +127,11 @@ decoded_rule = functools.lru_cache(maxsize=8192)(RulePolicy._rule_key_to_state)
 
 def possible_rule_keys(policy: RulePolicy, lookup: dict[str, str], states: list[dict]) -> set[str]:
     """What `RulePolicy._get_possible_keys` does, without the turns that can no longer rule
-    anything out: `_is_rule_applicable` is true of every rule further back than its length."""
-    possible_keys = set(lookup.keys())
+    anything out (`_is_rule_applicable` is true of every rule further back than its length), and
+    starting from the rules whose last turn can follow the conversation's last action, not all."""
+    if not states:
+        return set(lookup.keys())
+    possible_keys = rules_ending_after(policy, lookup, states[-1].get(PREVIOUS_ACTION))
     longest_rule = max((len(decoded_rule(key)) for key in possible_keys), default=0)
     for turns_back, state in enumerate(reversed(states)):
         if turns_back >= longest_rule:
@@ -125,6 +139,38 @@ def possible_rule_keys(policy: RulePolicy, lookup: dict[str, str], states: list[
         previous_action = state.get(PREVIOUS_ACTION)
         possible_keys = {key for key in possible_keys if rule_applies(decoded_rule(key), turns_back, state, previous_action)}
     return possible_keys
+
+
+def rules_ending_after(policy: RulePolicy, lookup: dict[str, str], previous_action: dict | None) -> set[str]:
+    """The keys of the rules whose last turn `rule_applies` to a conversation state with this
+    previous action: a last turn without one only to a conversation start (no previous action),
+    and one that names an action (`action_name` or `action_text`) only to a state with the same.
+    Indexed once per policy and lookup: a policy's rules do not change once it is loaded."""
+    indexes = policy.__dict__.setdefault("_rasa_fixes_rules_by_previous_action", {})
+    if id(lookup) not in indexes:
+        indexes[id(lookup)] = (lookup, _index_by_previous_action(lookup))  # the lookup kept: its id stays its own
+    index = indexes[id(lookup)][1]
+    if not previous_action:
+        return set(index.get(None, ()))
+    found = set(index.get("any", ()))
+    for item in previous_action.items():
+        found.update(index.get(item, ()))
+    return found
+
+
+def _index_by_previous_action(lookup: dict[str, str]) -> dict[Any, list[str]]:
+    """Rule keys by a (key, value) their last turn's previous action requires; "any" for a
+    previous action that requires none of its values, None for a last turn without one."""
+    index: dict[Any, list[str]] = {}
+    for key in lookup:
+        previous = decoded_rule(key)[-1].get(PREVIOUS_ACTION)
+        if not previous:
+            bucket: Any = None
+        else:
+            required = [(name, value) for name, value in previous.items() if value and value != SHOULD_NOT_BE_SET]
+            bucket = required[0] if required and isinstance(required[0][1], str) else "any"
+        index.setdefault(bucket, []).append(key)
+    return index
 
 
 def rule_applies(rule: list[State], turns_back: int, state: State, previous_action: Any) -> bool:
@@ -265,6 +311,7 @@ def apply() -> bool:
     DaskGraphRunner.run = run_graph
     MessageProcessor.handle_message = handle_message_in_turn
     EndpointConfig.request = turn_gate.waits_elsewhere(_rasa_request, turn_gate.ACTION_SERVER_HOLD_S)
+    DialogueStateTracker.applied_events = applied_events.applied_events
     action_server_down.apply()
     return True
 

@@ -45,7 +45,8 @@ from pain_assistant.render_safety import RED_FLAG_INTENT  # noqa: E402
 from tests.test_dosing import DOSE_TEMPLATES, NAMES  # noqa: E402
 from tests.test_knowledge_content import MAX_GRADE  # noqa: E402
 from pain_assistant.red_flag_examples import (  # noqa: E402
-    EXAMPLES_DIR, FROZEN_SET, OUTCOMES, TUNING_SETS as TESTED_SETS, all_sets, is_false_alarm, load_set, outcome,
+    EXAMPLES_DIR, NEVER_USED_SETS, ORDINARY_KINDS, OUTCOMES, TUNING_SETS as TESTED_SETS, all_sets, is_false_alarm,
+    load_set, ordinary_kinds, outcome,
 )
 
 # What each set written blind (from the clinical facts, without reading the patterns) scored while
@@ -413,12 +414,20 @@ class OutcomeCounts:
     overdoses: Counter
     missed: Counter  # by flag: red flags answered (counts only, so the never-used set stays unread)
     loud_on_plain: int
+    kinds: dict[str, Counter]  # ordinary messages by kind (plain, long, harmless), where the set names them
+
+    def asked_plain(self) -> tuple[int, int]:
+        """Plain ordinary messages asked a check question, of all: the short everyday ones where the
+        set names its kinds (long stories and harmless mentions may need a question), else all."""
+        plain = self.kinds.get("plain") or self.plain
+        return plain["asked"], sum(plain.values())
 
 
 def count_outcomes(name: str, path: Path, parse: Callable[[str], dict[str, Any]], never_used: bool,
                    severity_of: Callable[[str], str]) -> OutcomeCounts:
     positives, ordinary = load_set(path)
-    counts = OutcomeCounts(name, never_used, Counter(), Counter(), Counter(), Counter(), Counter(), 0)
+    kinds = ordinary_kinds(path)
+    counts = OutcomeCounts(name, never_used, Counter(), Counter(), Counter(), Counter(), Counter(), 0, {})
     for flag, message in positives:
         got = outcome(parse(message), severity_of)
         counts.positives[got] += 1
@@ -426,22 +435,24 @@ def count_outcomes(name: str, path: Path, parse: Callable[[str], dict[str, Any]]
             counts.overdoses[got] += 1
         if got == "answered":
             counts.missed[flag] += 1
-    for message, borderline in ordinary:
+    for (message, borderline), kind in zip(ordinary, kinds):
         got = outcome(parse(message), severity_of)
         (counts.borderline if borderline else counts.plain)[got] += 1
+        if kind and not borderline:
+            counts.kinds.setdefault(kind, Counter())[got] += 1
         if got == "warned loud" and not borderline:
             counts.loud_on_plain += 1
     return counts
 
 
 def measure_outcomes(parse: Callable[[str], dict[str, Any]], detector: red_flags.RedFlagDetector) -> list[OutcomeCounts]:
-    """Every collected set (used to tune the lexicon or train the classifier) and the frozen one."""
+    """Every collected set (used to tune the lexicon or train the classifier) and the never-used ones."""
     def severity_of(flag_id: str) -> str:
         flag = detector.get(flag_id)
         return flag.severity if flag else "unknown"
 
     measured = [count_outcomes(name, EXAMPLES_DIR / name, parse, False, severity_of) for name in all_sets()]
-    measured.append(count_outcomes(FROZEN_SET.name, FROZEN_SET, parse, True, severity_of))
+    measured += [count_outcomes(path.name, path, parse, True, severity_of) for path in NEVER_USED_SETS if path.exists()]
     return measured
 
 
@@ -684,16 +695,17 @@ def targets_section(m: Measurements) -> list[str]:
             continue
         caught = sum(o.positives.values()) - o.positives["answered"]
         plain = sum(o.plain.values())
+        asked, short = o.asked_plain()
         overdoses = sum(o.overdoses.values())
         rows += [
             (f"red flags warned or asked ≥ {TARGET_WARNED_OR_ASKED}, {o.name} (never used)",
              ratio(caught, sum(o.positives.values())), verdict(caught >= TARGET_WARNED_OR_ASKED * sum(o.positives.values()))),
             (f"every overdose warned loud, {o.name}", ratio(o.overdoses["warned loud"], overdoses),
              verdict(o.overdoses["warned loud"] == overdoses)),
-            (f"no plain ordinary message warned loud, {o.name}", ratio(o.plain["warned loud"], plain),
+            (f"no ordinary message warned loud, {o.name}", ratio(o.plain["warned loud"], plain),
              verdict(o.plain["warned loud"] == 0)),
-            (f"plain ordinary messages asked ≤ {TARGET_ASKED_RATE:.0%}, {o.name}", ratio(o.plain["asked"], plain),
-             verdict(o.plain["asked"] <= TARGET_ASKED_RATE * plain)),
+            (f"plain (short everyday) messages asked ≤ {TARGET_ASKED_RATE:.0%}, {o.name}", ratio(asked, short),
+             verdict(asked <= TARGET_ASKED_RATE * short)),
         ]
     worst = max(g for field in m.grades.values() for g, _ in field)
     rows.append((f"every answer's reading grade ≤ {MAX_GRADE:g} (fields {', '.join(GRADED_FIELDS)})",
@@ -866,9 +878,12 @@ def outcome_tables(m: Measurements) -> list[str]:
         return [ratio(counts[o], total) if total else "-" for o in OUTCOMES]
 
     def rows(never_used: bool) -> list[list[str]]:
-        return [[o.name, "red flags", *cells(o.positives)] for o in m.outcomes if o.never_used == never_used] + \
-               [[o.name, "ordinary", *cells(o.plain)] for o in m.outcomes if o.never_used == never_used] + \
-               [[o.name, "ordinary, borderline", *cells(o.borderline)] for o in m.outcomes if o.never_used == never_used]
+        chosen = [o for o in m.outcomes if o.never_used == never_used]
+        return [[o.name, "red flags", *cells(o.positives)] for o in chosen] + \
+               [[o.name, "ordinary", *cells(o.plain)] for o in chosen] + \
+               [[o.name, f"ordinary: {kind}", *cells(o.kinds[kind])] for o in chosen for kind in ORDINARY_KINDS
+                if kind in o.kinds] + \
+               [[o.name, "ordinary, borderline", *cells(o.borderline)] for o in chosen]
 
     header = ["set", "messages", *OUTCOMES]
     frozen = [o for o in m.outcomes if o.never_used]
@@ -877,8 +892,10 @@ def outcome_tables(m: Measurements) -> list[str]:
              "thresholds (`pain_assistant/safety_verdict.py`). \"Warned loud\" names the emergency or crisis "
              "number; \"asked\" is a check question that names it too. A red flag must be warned or asked; an "
              "ordinary message should be answered, and must not be warned loud.", "",
-             "**Never used for any fix** (the frozen set, written blind before the learned detector was built, "
-             "read by nothing but this report):", "", table(header, rows(True)), ""]
+             "**Never used for any fix**, read by nothing but this report: the frozen set (written blind before "
+             "the learned detector was built) and the one written blind after it was built, by a writer who saw neither "
+             "the patterns nor the training data:",
+             "", table(header, rows(True)), ""]
     for o in frozen:
         lines += [f"Overdoses in `{o.name}`: {', '.join(f'{k} {v}' for k, v in sorted(o.overdoses.items()))}."]
         # Counts only: the messages stay unread, so nobody fixes what this set measures.

@@ -4,6 +4,7 @@ the pinned ones, and the Rasa featurizer that stores the vector and adds it as a
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from pain_assistant import encoder
-from pain_assistant.encoder_featurizer import ADD_FEATURE, SENTENCE_VECTOR, SentenceEncoderFeaturizer
+from pain_assistant import encode_ahead, encoder
+from pain_assistant.encoder_featurizer import ADD_FEATURE, READING_VECTORS, SENTENCE_VECTOR, SentenceEncoderFeaturizer
 from pain_assistant.rasa_components import NormaliseText
+from pain_assistant.red_flag_classifier import readings
 
 LONG = " ".join(["the burning in my left leg gets worse when I walk and the tingling spreads to my hip"] * 12)
 TEXTS = [
@@ -141,3 +143,23 @@ def test_training_data_is_encoded_in_batches_to_the_same_vectors(tmp_path, sente
     assert np.abs(vectors - alone).max() < 1e-5
     assert all(len(example.features) == 1 for example in with_text)
     assert intent_only.get(SENTENCE_VECTOR) is None and intent_only.features == []
+
+
+def test_the_featurizer_stores_the_vectors_of_every_reading_the_red_flag_classifier_judges(tmp_path, sentence_encoder):
+    text = "My legs ache at night. I want to kill myself. The physio helps."
+    [message] = pipeline([Message(data={TEXT: text})], featurizer(tmp_path, **{ADD_FEATURE: False}))
+
+    expected = sentence_encoder.encode(readings(text))
+    assert len(expected) == 4 and np.abs(message.get(READING_VECTORS) - expected).max() < 1e-5
+    assert np.array_equal(message.get(SENTENCE_VECTOR), message.get(READING_VECTORS)[0])
+
+
+def test_the_featurizer_takes_what_the_input_guard_encoded_ahead(tmp_path, sentence_encoder):
+    asyncio.run(encode_ahead.prepare("I want to k1ll myself"))
+    prepared = encode_ahead.take("I want to kill myself")
+    assert prepared is not None and np.abs(prepared[0] - sentence_encoder.encode(["I want to kill myself"])[0]).max() < 1e-5
+
+    asyncio.run(encode_ahead.prepare("I want to k1ll myself"))
+    [message] = pipeline([Message(data={TEXT: "I want to k1ll myself"})], featurizer(tmp_path))
+    assert encode_ahead.take("I want to kill myself") is None  # taken by the featurizer, once
+    assert np.abs(message.get(SENTENCE_VECTOR) - prepared[0]).max() < 1e-5

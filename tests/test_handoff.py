@@ -162,3 +162,12 @@ def test_the_oldest_conversations_are_forgotten(desk, monkeypatch):
     desk.record("b", question("hi", "greet"))
     desk.record("c", question("hi", "greet"))
     assert desk.record("a", not_understood("asdf")) is None  # "a" was forgotten: its count restarted
+
+
+def test_a_warning_after_a_check_in_question_hands_over_and_the_question_alone_does_not(desk):
+    asked = Turn("i took a few too many of my tablets", "red_flag_check", (("red_flag", "overdose"),),
+                 ("utter_red_flag_check_now", "action_listen"))
+    assert desk.record("c", asked) is None
+    confirmed = Turn("/affirm", "affirm", (), ("utter_red_flag_overdose", "action_listen"))
+    assert desk.record("c", confirmed) is Reason.RED_FLAG
+    assert "overdose (emergency)" in desk.summary("c", Reason.RED_FLAG, ["overdose"])

@@ -51,7 +51,7 @@ def test_a_payload_stays_a_payload_unless_it_hides_a_red_flag():
 @pytest.fixture
 def unreadable_red_flag_file(tmp_path, monkeypatch):
     broken = tmp_path / "red_flags.yml"
-    broken.write_text(red_flags.DEFAULT_RED_FLAGS_FILE.read_text().replace("negation:", "negaton:"))
+    broken.write_text(red_flags.DEFAULT_RED_FLAGS_FILE.read_text().replace("context:", "contxt:"))
     real_load = red_flags.load
     monkeypatch.setattr(incoming.red_flags, "load", lambda: real_load(broken))
     incoming._file_detector.cache_clear()

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,14 +25,28 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
-from rasa.utils.endpoints import EndpointConfig
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.constants import SHOULD_NOT_BE_SET
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUttered,
+    UserUtteranceReverted,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 
 import rasa_fixes
+from rasa_fixes import applied_events, math_threads
 from tests import servers
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RASA_OWN_CHECK = RemoteAction._validate_action_result
 RASA_OWN_RESOLVE = Event.resolve_by_type
@@ -256,6 +273,7 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     monkeypatch.setattr(DaskGraphRunner, "run", RASA_OWN_RUN)
     monkeypatch.setattr(MessageProcessor, "handle_message", RASA_OWN_HANDLE)
     monkeypatch.setattr(EndpointConfig, "request", RASA_OWN_REQUEST)
+    monkeypatch.setattr(DialogueStateTracker, "applied_events", applied_events.RASA_OWN)
     monkeypatch.setattr(rasa, "__version__", "9.9.9")
     assert rasa_fixes.apply() is False
     assert RemoteAction._validate_action_result is RASA_OWN_CHECK
@@ -267,6 +285,7 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert DaskGraphRunner.run is RASA_OWN_RUN
     assert MessageProcessor.handle_message is RASA_OWN_HANDLE
     assert EndpointConfig.request is RASA_OWN_REQUEST
+    assert DialogueStateTracker.applied_events is applied_events.RASA_OWN
 
     monkeypatch.setattr(rasa, "__version__", rasa_fixes.FIXED_VERSION)
     assert rasa_fixes.apply() is True
@@ -279,3 +298,70 @@ def test_the_fixes_are_installed_only_for_the_pinned_rasa(monkeypatch):
     assert DaskGraphRunner.run is rasa_fixes.run_graph
     assert MessageProcessor.handle_message is rasa_fixes.handle_message_in_turn
     assert EndpointConfig.request.__wrapped__ is RASA_OWN_REQUEST
+    assert DialogueStateTracker.applied_events is applied_events.applied_events
+
+
+def test_rule_matching_starts_from_the_rules_that_can_follow_the_last_action_and_finds_what_rasa_finds():
+    policy = RulePolicy.__new__(RulePolicy)
+    listened = {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}
+    after_text = {"prev_action": {"action_text": "hi there"}, "user": {"intent": "greet"}}
+    start = {"user": {"intent": "greet"}}
+    rules = [
+        [listened], [start], [after_text], [{"prev_action": {"action_name": "utter_a"}}],
+        [{"prev_action": {"action_name": "utter_a"}}, listened], [start, listened],
+        [{"prev_action": {"action_name": SHOULD_NOT_BE_SET}}],
+    ]
+    lookup = {json.dumps(rule): f"utter_{number}" for number, rule in enumerate(rules)}
+    conversations = [[start], [listened], [after_text], [start, listened], [{"prev_action": {"action_name": "utter_a"}}],
+                     [{"prev_action": {"action_name": "utter_a"}}, listened], [{"prev_action": {"action_name": "utter_b"}}]]
+    for states in conversations:
+        assert rasa_fixes.possible_rule_keys(policy, lookup, states) == RASA_OWN_POSSIBLE_KEYS(policy, lookup, states)
+    assert rasa_fixes.possible_rule_keys(policy, lookup, []) == set(lookup)
+
+
+@pytest.mark.parametrize("preset, expected", [(None, 1), ("2", 2)])
+def test_the_server_process_runs_numpy_with_one_thread_unless_the_deployment_says_otherwise(preset, expected):
+    env = {key: value for key, value in os.environ.items() if key not in math_threads.ONE_THREAD}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    probe = "import rasa_fixes, threadpoolctl; print(max(p['num_threads'] for p in threadpoolctl.threadpool_info()))"
+    found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert int(found.stdout.strip().splitlines()[-1]) == expected
+
+
+def _same_events(ours: list, rasas: list) -> bool:
+    return len(ours) == len(rasas) and all(a is b for a, b in zip(ours, rasas))
+
+
+def test_applied_events_are_rasas_after_every_kind_of_event():
+    """Restarts, sessions, reverts and forms rewrite what came before: the kept answer is not reused."""
+    steps = [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("hi", {"name": "greet"}), ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+        UserUttered("check my leg", {"name": "start_leg_check"}), ActionExecuted("leg_check_form"),
+        ActiveLoop("leg_check_form"), ActionExecuted("action_listen"), UserUttered("no", {"name": "deny"}),
+        ActionExecuted("leg_check_form"), ActionExecuted("action_listen"), UserUttered("stop", {"name": "stop"}),
+        UserUtteranceReverted(), ActionExecuted("leg_check_form"), ActiveLoop(None), ActionReverted(),
+        ActionExecuted("action_listen"), Restarted(), ActionExecuted("action_listen"),
+        UserUttered("bye", {"name": "goodbye"}), ActionExecuted("utter_goodbye"),
+    ]
+    tracker = DialogueStateTracker("s", [])
+    for event in steps:
+        tracker.update(event)
+        assert _same_events(applied_events.applied_events(tracker), applied_events.RASA_OWN(tracker)), event
+        assert _same_events(applied_events.applied_events(tracker), applied_events.RASA_OWN(tracker)), event
+
+
+def test_applied_events_are_rasas_at_every_call_of_whole_conversations(assistant, monkeypatch):
+    compared = []
+
+    def both(tracker):
+        ours = applied_events.applied_events(tracker)
+        assert _same_events(ours, applied_events.RASA_OWN(tracker))
+        compared.append(len(ours))
+        return ours
+
+    monkeypatch.setattr(DialogueStateTracker, "applied_events", both)
+    agent = Agent.load(str(servers.MODEL), action_endpoint=EndpointConfig(url="http://localhost:5055/webhook"))
+    talk(agent, whole_conversations(), "applied")
+    assert len(compared) > 100 and max(compared) > 40, "long conversations were compared"

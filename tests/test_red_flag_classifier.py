@@ -19,9 +19,12 @@ from pain_assistant.red_flag_classifier import (
     Thresholds,
     Whether,
     Which,
+    collect,
     pieces,
 )
-from pain_assistant.safety_verdict import decide
+from pain_assistant.normalise import normalise
+from pain_assistant.render_safety import MENTION, warning_response
+from pain_assistant.safety_verdict import Raised, decide, mention
 
 LEXICON = red_flags.load()
 
@@ -48,7 +51,7 @@ def _toy_classifier() -> tuple[RedFlagClassifier, SVC, np.ndarray]:
     svm = SVC(C=8.0, kernel="rbf", gamma="scale").fit(vectors, is_red)
     whether = Whether(svm.support_vectors_, svm.dual_coef_[0], float(svm.intercept_[0]), float(svm._gamma), (1.5, -0.2))
     which = Which(("stroke", "suicidal_thoughts"), rng.normal(size=(2, 8)), np.zeros(2))
-    return RedFlagClassifier(whether, which, Thresholds(0.5, 0.9)), svm, vectors
+    return RedFlagClassifier(whether, which, Thresholds(0.5, 0.9, 0.3, ("suicidal_thoughts",))), svm, vectors
 
 
 def test_the_stored_support_vector_machine_scores_as_scikit_learn_does():
@@ -91,16 +94,14 @@ def outcome(result: dict) -> str:
         "my son got into my gabapentin and took a load, he's really drowsy",
         "life isn't worth living with this pain",
         "I'm such a burden, they'd all be relieved if I was gone",
-        pytest.param("stroke symptoms right now", marks=pytest.mark.xfail(
-            strict=True, reason="a condition named with only 'right now' to say it is happening: the classifier reads the "
-                                "topic (chance 0.01), and no pattern names a condition as present")),
+        "stroke symptoms right now",
         "cnt breath proply n chest rly tight",
         pytest.param("lips have gone blue and she's not making sounds", marks=pytest.mark.xfail(
             strict=True, reason="chance 0.50, under the ask threshold (0.57): too few examples of not breathing")),
         "blurry vision in one eye and it hurts when I move my eye",
     ],
 )
-def test_red_flags_the_lexicon_missed_are_warned_or_asked(parse, message):
+def test_the_issues_red_flags_are_warned_or_asked(parse, message):
     assert outcome(parse(message)) in {"warned loud", "warned", "asked"}
 
 
@@ -120,7 +121,7 @@ def test_red_flags_the_lexicon_missed_are_warned_or_asked(parse, message):
         "I had a DVT five years ago and it's all cleared up",
     ],
 )
-def test_everyday_messages_the_lexicon_alarmed_get_no_emergency_or_crisis_warning(parse, message):
+def test_the_issues_everyday_messages_get_no_emergency_or_crisis_warning(parse, message):
     assert outcome(parse(message)) != "warned loud"
 
 
@@ -152,6 +153,15 @@ def test_without_a_lexicon_match_the_classifier_decides_by_its_thresholds(chance
         assert (raised.flag_id, text[raised.start:raised.end]) == ("stroke", "my arm went dead")
 
 
+@pytest.mark.parametrize("flag_id, chance, outcome", [
+    ("suicidal_thoughts", 0.29, "answer"), ("suicidal_thoughts", 0.3, "ask"), ("stroke", 0.3, "answer"),
+])
+def test_a_suspected_crisis_is_asked_about_sooner(flag_id, chance, outcome):
+    thresholds = Thresholds(ask=0.5, warn=0.9, ask_crisis=0.3, crisis_flags=("suicidal_thoughts",))
+    text = "nothing matters any more"
+    assert decide(text, [], _suspicion(chance, flag_id, text), thresholds).outcome == outcome
+
+
 def test_without_a_classifier_the_lexicon_decides_alone():
     assert decide(CRISIS, LEXICON.detect(CRISIS), None, None).outcome == "warn"
     assert decide("my feet burn", [], None, None).outcome == "answer"
@@ -162,3 +172,38 @@ def test_a_dose_question_the_classifier_is_unsure_of_gets_the_dose_reply_and_a_s
     assert decide(text, [], _suspicion(0.7, "overdose", text), THRESHOLDS, dose_question=True).outcome == "answer"
     assert decide(text, [], _suspicion(0.95, "overdose", text), THRESHOLDS, dose_question=True).outcome == "warn"
     assert decide(text, [], _suspicion(0.7, "overdose", text), THRESHOLDS).outcome == "ask"
+
+
+def test_a_warning_quotes_the_few_words_that_raised_it_with_personal_data_replaced():
+    text = "ok so since lunch my face is drooping, please could you call my daughter on 07700 900123"
+    start = text.index("my face")
+    assert mention(text, Raised("stroke", start, start + len("my face is drooping,"))) == "my face is drooping"
+    assert mention(text, Raised("stroke", 0, len(text))) == ""  # too many words to quote
+    phone = text.index("07700")
+    assert "900123" not in mention(text, Raised("stroke", phone - 8, len(text)))
+
+
+def test_the_warning_quotes_only_when_there_is_something_to_quote_and_never_for_a_crisis():
+    detector = red_flags.load()
+    stroke, crisis = detector.get("stroke"), detector.get("suicidal_thoughts")
+    plain, also_plain, quoting = warning_response(stroke)
+    assert plain == {"text": stroke.reply, "condition": [{"type": "slot", "name": MENTION, "value": ""}]}
+    assert also_plain["condition"][0]["value"] is None and "condition" not in quoting
+    assert quoting["text"] == f"You wrote “{{{MENTION}}}”. {stroke.reply}"
+    assert warning_response(crisis) == [{"text": crisis.reply}]
+
+
+def test_the_model_hands_the_words_that_raised_a_flag_to_the_warning(parse):
+    parsed = parse("my feet burn at night and my face is drooping on one side")
+    mentions = [e["value"] for e in parsed["entities"] if e["entity"] == MENTION]
+    assert parsed["intent"]["name"] == "red_flag" and len(mentions) == 1
+    assert "drooping" in mentions[0] and "feet" not in mentions[0]
+
+
+def test_no_message_of_a_never_used_set_is_trained_on():
+    examples = collect([], normalise)
+    trained = {text for _, text in examples.positives} | set(examples.ordinary)
+    for path in red_flag_examples.NEVER_USED_SETS:
+        positives, ordinary = red_flag_examples.load_set(path)
+        never_used = {normalise(text) for _, text in positives} | {normalise(text) for text, _ in ordinary}
+        assert not trained & never_used, path.name

@@ -44,19 +44,23 @@ CASES = {
     "urgent with emergency number": (lambda d: flag(d, "dvt").update(reply="See {urgent_care} or call {emergency_number}."), "flag 'dvt': field 'reply': an urgent reply must not carry the emergency number"),
     "unknown placeholder": (lambda d: flag(d, "dvt").update(reply="Call {doctor}."), "flag 'dvt': field 'reply': unknown placeholder(s) doctor"),
     "unknown field": (lambda d: flag(d, "dvt").update(pattern=["x"]), "flag 'dvt': field 'pattern': unknown field"),
-    "bare no in negation": (lambda d: d["negation"]["before"].append(False), "negation: 'before': must list words or phrases of plain lowercase words"),
-    "apostrophe in negation": (lambda d: d["negation"]["unless_after"].append("haven't"), "negation: 'unless_after': must list words or phrases of plain lowercase words"),
-    "unknown term in negation": (lambda d: d["negation"]["of"].append("{fevr}"), "negation: 'of': unknown term '{fevr}'"),
-    "nothing to negate": (lambda d: d["negation"].update(of=[]), "negation: 'of': must list the words"),
-    "a pattern to negate": (lambda d: d["negation"]["of"].append("chest + pain"), "negation: 'of': one word, phrase or {term} per entry"),
-    "unknown negation field": (lambda d: d["negation"].update(afterwards=["x"]), "negation: 'afterwards': unknown field"),
-    "apostrophe in over": (lambda d: d["over"]["said_by"].append("it's healed"), "over: 'said_by': must list {terms} or phrases of plain lowercase words"),
-    "unknown term in over": (lambda d: d["over"]["unless"].append("{sudenly}"), "over: 'unless': unknown term '{sudenly}'"),
-    "nothing said over": (lambda d: d["over"].update(said_by=[]), "over: 'said_by': must list the phrases"),
-    "unknown over field": (lambda d: d["over"].update(said=["x"]), "over: 'said': unknown field"),
-    "over not a mapping": (lambda d: d.update(over=["healed"]), "over: must map said_by, past, unless, reopened_by"),
-    "term before its part": (lambda d: d["terms"].update(abrupt=["{sudden}"]), "term 'abrupt': '{sudden}' is not a term listed above it"),
-    "unknown top-level field": (lambda d: d.update(negaton=d.pop("negation")), "'negaton': unknown top-level field"),
+    "bare no in context": (lambda d: d["context"]["rules"][0]["phrases"].append(False), "context: rule #1: 'phrases': must list {terms} or phrases of plain lowercase words"),
+    "apostrophe in context": (lambda d: d["context"]["rules"][0]["unless"].append("haven't"), "context: rule #1: 'unless': must list {terms} or phrases of plain lowercase words"),
+    "unknown term in context": (lambda d: d["context"]["rules"][0]["of"].append("{fevr}"), "context: rule #1: 'of': unknown term '{fevr}'"),
+    "a pattern as what a rule modifies": (lambda d: d["context"]["rules"][0]["of"].append("chest + pain"), "context: rule #1: 'of': must list words, phrases or {terms}"),
+    "unknown category": (lambda d: d["context"]["rules"][0].update(category="denied"), "context: rule #1: 'category': must be one of negated, historical, hypothetical, other_person"),
+    "unknown direction": (lambda d: d["context"]["rules"][0].update(direction="left"), "context: rule #1: 'direction': must be one of forward, backward, bidirectional"),
+    "scope too wide": (lambda d: d["context"]["rules"][0].update(scope=100), "context: rule #1: 'scope': must be a whole number of words from 1 to 30"),
+    "no phrases": (lambda d: d["context"]["rules"][0].update(phrases=[]), "context: rule #1: 'phrases': must list the words"),
+    "unknown rule field": (lambda d: d["context"]["rules"][0].update(reach=3), "context: rule #1: 'reach': unknown field"),
+    "within_clause not a boolean": (lambda d: d["context"]["rules"][0].update(within_clause="yes"), "context: rule #1: 'within_clause': must be true or false"),
+    "unknown term in terminate": (lambda d: d["context"]["terminate"].append("{sudenly}"), "context: 'terminate': unknown term '{sudenly}'"),
+    "no rules": (lambda d: d["context"].update(rules=[]), "context: 'rules': must list at least one rule"),
+    "unknown context field": (lambda d: d["context"].update(negation=["x"]), "context: 'negation': unknown field"),
+    "context not a mapping": (lambda d: d.update(context=["no"]), "context: must map terminate and rules"),
+    "term before its part": (lambda d: d["terms"].update(leg=["{swollen}"]), "term 'leg': '{swollen}' is not a term listed above it"),
+    "unknown top-level field": (lambda d: d.update(contxt=d.pop("context")), "'contxt': unknown top-level field"),
+    "an empty part": (lambda d: flag(d, "dvt")["patterns"].append("{leg} ... |hot"), "flag 'dvt': field 'patterns' #9: an empty phrase"),
     "no checks": (lambda d: d.pop("checks"), "checks: must map crisis, now to the question's text"),
     "a check missing": (lambda d: d["checks"].pop("now"), "checks: 'now': must be non-empty text"),
     "unknown check": (lambda d: d["checks"].update(later="Later?"), "checks: 'later': unknown field"),
@@ -72,45 +76,66 @@ def test_the_helpline_reply_may_not_carry_the_emergency_number():
         red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
 
 
+def parse(document):
+    return red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+
+
 def test_a_term_may_be_built_on_one_listed_above_it():
+    """{pills} is built on {meds}: a medicine added to {meds} is one to overdose on too."""
     document = copy.deepcopy(GOOD)
-    document["terms"]["abrupt"] = ["in a heartbeat"]
-    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
-    for message in ["my legs went weak in a heartbeat and i cant stand", "my legs went weak this morning and i cant stand"]:
-        assert "sudden_leg_paralysis" in [d.flag.id for d in detector.detect(message)], message
+    document["terms"]["meds"].append("wonderpill")
+    message = "I took 30 wonderpill at once"
+    assert "overdose" in [d.flag.id for d in parse(document).detect(message)]
+    assert "overdose" not in [d.flag.id for d in red_flags.load().detect(message)]
 
 
-def test_without_a_negation_section_nothing_is_negated():
+def test_without_a_context_section_every_match_counts():
     document = copy.deepcopy(GOOD)
-    del document["negation"]
-    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
-    assert [d.flag.id for d in detector.detect("no chest pain")] == ["pulmonary_embolism"]
-    assert red_flags.load().detect("no chest pain") == []
+    del document["context"]
+    detector = parse(document)
+    for message, flag_id in [("no chest pain", "pulmonary_embolism"), ("fell last year and broke my wrist, its healed now", "serious_fall"),
+                             ("what are the signs of a stroke?", "stroke")]:
+        assert [d.flag.id for d in detector.detect(message)] == [flag_id], message
+        assert red_flags.load().detect(message) == [], message
 
 
-def test_without_an_over_section_nothing_is_taken_back():
-    message = "fell last year and broke my wrist, its healed now"
+def test_context_never_holds_back_a_crisis_and_records_what_it_found():
+    """Someone who says they are not suicidal may still need the line: whatever an editor adds."""
     document = copy.deepcopy(GOOD)
-    del document["over"]
-    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
-    assert [d.flag.id for d in detector.detect(message)] == ["serious_fall"]
-    assert red_flags.load().detect(message) == []
-
-
-def test_what_an_editor_lists_as_over_never_takes_back_a_crisis():
-    document = copy.deepcopy(GOOD)
-    document["over"]["said_by"].append("better")
-    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+    rules = document["context"]["rules"]
+    rules[0]["of"].append("suicid*")
+    rules.append({"category": "historical", "direction": "backward", "scope": 5, "phrases": ["better"]})
+    detector = parse(document)
+    [denied] = detector.detect("no suicidal thoughts")
+    assert denied.flag.id == "suicidal_thoughts" and "negated" in denied.context
     assert [d.flag.id for d in detector.detect("i wanted to end it all last year, better")] == ["suicidal_thoughts"]
 
 
-def test_what_an_editor_lists_under_of_never_negates_a_crisis_or_a_pattern_that_says_no_itself():
+def test_a_denial_inside_a_part_is_that_part_not_a_denial():
+    """"no control" and "could not breathe" say "no" and "not" themselves: a rule listing control or
+    breathing under `of` still does not deny them."""
     document = copy.deepcopy(GOOD)
-    document["negation"]["of"] += ["suicid*", "control", "breath*"]
-    detector = red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
-    for message, flag_id in [("no suicidal thoughts", "suicidal_thoughts"), ("no control over my bladder", "cauda_equina"),
-                             ("i could not breathe", "pulmonary_embolism")]:
+    document["context"]["rules"][0]["of"] += ["control", "breath*"]
+    detector = parse(document)
+    for message, flag_id in [("no control over my bladder", "cauda_equina"), ("i could not breathe", "pulmonary_embolism")]:
         assert flag_id in [d.flag.id for d in detector.detect(message)], message
+
+
+def test_a_pattern_s_parts_never_share_a_word():
+    document = copy.deepcopy(GOOD)
+    document["terms"]["now_words"] = ["right now"]
+    flag(document, "stroke")["patterns"].append("{now_words} + right")
+    detector = parse(document)
+    assert detector.detect("right now") == []
+    assert [d.flag.id for d in detector.detect("right now, right")] == ["stroke"]
+
+
+def test_a_term_slot_is_shared_and_a_part_written_twice_is_one():
+    """A message is searched once for each term and each part, however many patterns use it."""
+    detector = red_flags.load()
+    fever_parts = [part for f in detector.flags for p in f.patterns for part, source in zip(p.parts, re.split(r" \+ | \.\.\. ", p.source))
+                   if source == "{fever}"]
+    assert len(fever_parts) > 1 and len({id(part) for part in fever_parts}) == 1
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -196,7 +221,7 @@ def test_rendered_rules_pick_each_flags_reply(tmp_path):
             {"slot_was_set": [{"red_flag": f.id}]},
             {"action": f"utter_red_flag_{f.id}"},
         ]
-        assert domain["responses"][f"utter_red_flag_{f.id}"] == [{"text": f.reply}]
+        assert domain["responses"][f"utter_red_flag_{f.id}"][0]["text"] == f.reply
     assert (tmp_path / "domain" / "domain.yml").read_text() == (knowledge.PROJECT_ROOT / "domain.yml").read_text()
 
 

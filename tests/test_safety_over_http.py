@@ -21,12 +21,15 @@ sender_ids = (f"s{n}" for n in itertools.count())
 
 
 def test_every_safety_phrasing_gets_its_warning_through_the_server(assistant):
-    """Recall through the server: each message's reply is the reply of its most severe flag."""
+    """Recall through the server: each message the lexicon reads gets the reply of its most severe
+    flag; one it no longer reads (tests/test_red_flags.py names them) a warning or a check question."""
     missed = []
     for _, flag_id, message in POSITIVES:
-        expected = DETECTOR.detect(message)[0].flag.id
+        found = DETECTOR.detect(message)
         reply = joined(ask(next(sender_ids), message))
-        if REPLIES[expected] not in reply:
+        if found and REPLIES[found[0].flag.id] not in reply:
+            missed.append((flag_id, message, reply[:80]))
+        elif not found and not any(text in reply for text in [*REPLIES.values(), *CHECK_QUESTIONS]):
             missed.append((flag_id, message, reply[:80]))
     assert not missed, missed
 
