@@ -69,11 +69,24 @@ CASES = {
 }
 
 
-def test_the_helpline_reply_may_not_carry_the_emergency_number():
-    document = copy.deepcopy(GOOD)
-    document["human_handoff"] = "Call {helpline}, or {emergency_number}."
-    with pytest.raises(KnowledgeError, match="human_handoff: it must not carry the emergency number"):
-        red_flags.parse(document, red_flags.DEFAULT_RED_FLAGS_FILE, NUMBERS, TODAY)
+PROJECT_DOMAIN = yaml.safe_load((knowledge.PROJECT_ROOT / "domain.yml").read_text())
+
+
+def reply(domain: dict, name: str) -> str:
+    return domain["responses"][name][0]["text"]
+
+
+@pytest.mark.parametrize("name, text, problem", [
+    ("utter_human_handoff", "Call {helpline}, or {emergency_number}.", "utter_human_handoff: it must not carry the emergency number"),
+    ("utter_human_handoff", "Ask your doctor.", "utter_human_handoff: must say whom to call with {helpline}"),
+    ("utter_disclaimer", "I'm not a doctor.", "utter_disclaimer: must say whom to call with {emergency_number}"),
+    ("utter_disclaimer", "Call {emergency_numbr}.", "utter_disclaimer: unknown placeholder"),
+])
+def test_the_domains_regional_replies_must_name_whom_to_call_and_only_that(name, text, problem):
+    domain = copy.deepcopy(PROJECT_DOMAIN)
+    domain["responses"][name] = [{"text": text}]
+    with pytest.raises(KnowledgeError, match=re.escape(problem)):
+        render_safety.regional_domain(domain, NUMBERS, knowledge.PROJECT_ROOT / "domain.yml")
 
 
 def parse(document):
@@ -154,8 +167,9 @@ def test_an_unknown_region_is_refused():
 def test_every_region_fills_every_reply(region):
     detector = red_flags.load(region=region)
     numbers = REGIONS[region]
-    assert numbers["emergency_number"] in detector.disclaimer
-    assert numbers["helpline"] in detector.human_handoff
+    domain = render_safety.rendered_domain(region)
+    assert numbers["emergency_number"] in reply(domain, "utter_disclaimer")
+    assert numbers["helpline"] in reply(domain, "utter_human_handoff")
     for f in detector.flags:
         assert "{" not in f.reply, f.id
         if f.severity in ("emergency", "crisis"):
@@ -179,9 +193,10 @@ def test_every_regions_check_questions_name_the_number_in_one_short_line(region)
 
 def test_the_uk_gets_uk_numbers_only():
     detector = red_flags.load(region="uk")
-    texts = [detector.disclaimer] + [f.reply for f in detector.flags] + list(detector.checks.values())
+    disclaimer = reply(render_safety.rendered_domain("uk"), "utter_disclaimer")
+    texts = [disclaimer] + [f.reply for f in detector.flags] + list(detector.checks.values())
     assert all("911" not in text and "988" not in text for text in texts)
-    assert "999" in detector.disclaimer and any("116 123" in text for text in texts)
+    assert "999" in disclaimer and any("116 123" in text for text in texts)
 
 
 def all_emergency_numbers() -> re.Pattern:
@@ -194,16 +209,14 @@ def test_the_emergency_number_appears_only_in_emergency_and_crisis_replies_check
     the check-in questions, "is this happening now?" names it; the crisis one names the crisis line."""
     numbers = all_emergency_numbers()
     for region in REGIONS:
-        domain = render_safety.safety_domain(red_flags.load(region=region))
+        responses = {**render_safety.safety_domain(red_flags.load(region=region))["responses"],
+                     **render_safety.rendered_domain(region)["responses"]}
         allowed = {"utter_disclaimer", render_safety.check_response_name("now")} | {
             render_safety.response_name(f.id) for f in red_flags.load(region=region).flags if f.severity != "urgent"
         }
-        for name, variants in domain["responses"].items():
+        for name, variants in responses.items():
             for variant in variants:
-                assert (name in allowed) == bool(numbers.search(variant["text"])), (region, name)
-    project_domain = yaml.safe_load((knowledge.PROJECT_ROOT / "domain.yml").read_text())
-    for name, variants in project_domain["responses"].items():
-        assert not any(numbers.search(v["text"]) for v in variants), name
+                assert (name in allowed) == bool(numbers.search(variant.get("text", ""))), (region, name)
     for entry in knowledge.load().entries:
         for text in (entry.answer, entry.more or "", entry.see_clinician, entry.side_effects or ""):
             assert not numbers.search(text), entry.id
@@ -222,7 +235,8 @@ def test_rendered_rules_pick_each_flags_reply(tmp_path):
             {"action": f"utter_red_flag_{f.id}"},
         ]
         assert domain["responses"][f"utter_red_flag_{f.id}"][0]["text"] == f.reply
-    assert (tmp_path / "domain" / "domain.yml").read_text() == (knowledge.PROJECT_ROOT / "domain.yml").read_text()
+    rendered = yaml.safe_load((tmp_path / "domain" / "domain.yml").read_text())
+    assert rendered == render_safety.rendered_domain("uk") and "999" in reply(rendered, "utter_disclaimer")
 
 
 def test_check_questions_offer_yes_no_and_not_sure_buttons():

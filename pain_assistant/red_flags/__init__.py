@@ -49,6 +49,7 @@ from __future__ import annotations
 from pain_assistant.red_flags.context import CATEGORIES, DIRECTIONS, Context, ContextRule
 from pain_assistant.red_flags.loading import (
     CHECKS, DEFAULT_RED_FLAGS_FILE, DEFAULT_REGIONS_FILE, PLACEHOLDERS, REQUIRED_PLACEHOLDER, load, load_region, parse,
+    render_reply,
 )
 from pain_assistant.red_flags.matching import (
     SEVERITIES, SHORT_SENTENCE, WINDOW, Detection, Message, Pattern, RedFlag, RedFlagDetector,

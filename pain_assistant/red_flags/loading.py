@@ -23,7 +23,7 @@ REQUIRED_PLACEHOLDER = {"emergency": "emergency_number", "crisis": "crisis_line"
 # The check-in questions asked when a flag is suspected but not certain, and the placeholder each
 # must carry: the question names whom to call in one short line, before any answer.
 CHECKS = {"crisis": "crisis_line_short", "now": "emergency_number"}
-TOP_LEVEL_FIELDS = {"disclaimer", "human_handoff", "checks", "terms", "context", "flags"}
+TOP_LEVEL_FIELDS = {"checks", "terms", "context", "flags"}
 RULE_FIELDS = {"category", "direction", "scope", "phrases", "within_clause", "of", "unless", "with"}
 # The longest reach a rule may have, in words: about a sentence.
 MOST_SCOPE = 30
@@ -76,8 +76,6 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
     # And one Part per part written the same way, so a message is searched for it once.
     parts: dict[str, Part] = {}
     context = _parse_context(document.get("context"), terms, slots, problems)
-    disclaimer = _render(document.get("disclaimer"), numbers, "disclaimer", problems, "emergency")
-    human_handoff = _render(document.get("human_handoff"), numbers, "human_handoff", problems, None)
     checks = _parse_checks(document.get("checks"), numbers, problems)
 
     flags: list[RedFlag] = []
@@ -97,7 +95,7 @@ def parse(document: Any, path: Path, numbers: dict[str, str], today: dt.date) ->
             flags.append(flag)
     if problems:
         raise KnowledgeError(path, problems)
-    return RedFlagDetector(flags, disclaimer or "", human_handoff or "", context, checks)
+    return RedFlagDetector(flags, context, checks)
 
 
 def _parse_terms(value: Any, problems: list[str]) -> dict[str, Words]:
@@ -249,13 +247,13 @@ def _parse_checks(value: Any, numbers: dict[str, str], problems: list[str]) -> d
         return {}
     problems += [f"checks: '{unknown}': unknown field (a typo?)" for unknown in sorted(set(value) - set(CHECKS))]
     rendered = {
-        kind: _render(value.get(kind), numbers, f"checks: '{kind}'", problems, "emergency", required)
+        kind: render_reply(value.get(kind), numbers, f"checks: '{kind}'", problems, "emergency", required)
         for kind, required in CHECKS.items()
     }
     return {kind: text for kind, text in rendered.items() if text is not None}
 
 
-def _render(
+def render_reply(
     template: Any, numbers: dict[str, str], where: str, problems: list[str], severity: str | None,
     required: str | None = None,
 ) -> str | None:
@@ -307,7 +305,7 @@ def _parse_flag(raw: dict[str, Any], slots, parts, numbers, today: dt.date, prob
 
     reply = None
     if severity in SEVERITIES:
-        reply = _render(raw.get("reply"), numbers, "field 'reply'", problems, severity)
+        reply = render_reply(raw.get("reply"), numbers, "field 'reply'", problems, severity)
     sources = parse_sources(raw.get("sources"), problems)
     reviewed = parse_reviewed(raw.get("reviewed"), today, problems)
     if problems:

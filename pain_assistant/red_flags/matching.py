@@ -166,12 +166,9 @@ class RedFlagDetector:
     """All flags of the file; `detect` returns what a message raises, most severe first."""
 
     def __init__(
-        self, flags: Iterable[RedFlag], disclaimer: str, human_handoff: str, context: Context = Context(),
-        checks: dict[str, str] | None = None,
+        self, flags: Iterable[RedFlag], context: Context = Context(), checks: dict[str, str] | None = None,
     ):
         self.flags = list(flags)
-        self.disclaimer = disclaimer
-        self.human_handoff = human_handoff
         self.checks = checks or {}
         self.context = context
         # For each part, which of its phrases start with each pattern word: a part can only match
