@@ -34,14 +34,17 @@ logger = logging.getLogger(__name__)
 
 # Messages prepared but not yet taken; more than the server has in flight at once.
 CAPACITY = 512
+# A message waits at most this long for its batch; then it goes on, and the pipeline encodes it.
+WAIT_S = 2.0
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
 class EncodeAhead:
-    def __init__(self, encode: Encode, capacity: int = CAPACITY) -> None:
+    def __init__(self, encode: Encode, capacity: int = CAPACITY, wait_s: float = WAIT_S) -> None:
         self._encode = encode
         self._capacity = capacity
+        self._wait_s = wait_s
         # Text -> the vectors prepared for each message with that text ("hello" may come from
         # several conversations at once), oldest text first.
         self._ready: OrderedDict[str, list[np.ndarray]] = OrderedDict()
@@ -52,7 +55,8 @@ class EncodeAhead:
 
     async def prepare(self, normalised_text: str) -> None:
         """Encode the message (its whole text and its pieces) in the next batch, and keep the
-        vectors for `take`. Returns when they are ready, or when encoding failed (logged)."""
+        vectors for `take`. Returns when they are ready, when encoding failed (logged), or after
+        `wait_s` at most: a stuck batch must not hold a message (and its red-flag warning) back."""
         if not normalised_text:
             return
         texts = readings(normalised_text)
@@ -60,7 +64,11 @@ class EncodeAhead:
         self._waiting.append((texts, done))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._encode_waiting())
-        vectors = await done
+        try:
+            vectors = await asyncio.wait_for(asyncio.shield(done), self._wait_s)
+        except asyncio.TimeoutError:
+            logger.warning("Encoding ahead took over %.1f s; the message goes on without waiting.", self._wait_s)
+            return
         if vectors is not None:
             self._keep(normalised_text, vectors)
 

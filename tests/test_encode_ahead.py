@@ -5,8 +5,11 @@ fails no message."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import numpy as np
+import pytest
 
 from pain_assistant import encoder
 from pain_assistant.encode_ahead import EncodeAhead
@@ -18,6 +21,12 @@ MESSAGES = [
     "what is gabapentin for",
     "my face is drooping and my arm is weak",
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def loaded_encoder():
+    """Loaded before any test, as the server loads it with the model: loading takes seconds."""
+    encoder.encoder()
 
 
 class Recording:
@@ -81,3 +90,25 @@ def test_the_same_text_from_several_conversations_at_once_is_prepared_for_each()
 
     assert recording.calls == [3]
     assert [ahead.take("hello") is not None for _ in range(4)] == [True, True, True, False]
+
+
+def test_a_stuck_encoder_holds_no_message_back(caplog):
+    release = threading.Event()
+
+    def stuck(texts):
+        release.wait(10)
+        return encoder.encode(texts)
+
+    ahead = EncodeAhead(stuck, wait_s=0.2)
+
+    async def prepare_and_time() -> float:
+        started = time.perf_counter()
+        await ahead.prepare(MESSAGES[0])
+        return time.perf_counter() - started
+
+    try:
+        waited = asyncio.run(prepare_and_time())
+    finally:
+        release.set()
+    assert waited < 5 and ahead.take(MESSAGES[0]) is None
+    assert "goes on without waiting" in caplog.text
