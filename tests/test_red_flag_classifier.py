@@ -7,8 +7,11 @@ them) and no pattern was written for them: they pass, or not, as a consequence o
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
+from rasa.core.agent import Agent
 from sklearn.svm import SVC
 
 from pain_assistant import red_flag_examples, red_flags
@@ -22,6 +25,7 @@ from pain_assistant.red_flag_classifier import (
     collect,
     pieces,
 )
+from pain_assistant.knowledge import PROJECT_ROOT
 from pain_assistant.normalise import normalise
 from pain_assistant.render_safety import MENTION, warning_response
 from pain_assistant.safety_verdict import Raised, decide, mention
@@ -207,3 +211,19 @@ def test_no_message_of_a_never_used_set_is_trained_on():
         positives, ordinary = red_flag_examples.load_set(path)
         never_used = {normalise(text) for _, text in positives} | {normalise(text) for text, _ in ordinary}
         assert not trained & never_used, path.name
+
+
+def test_a_warning_never_quotes_an_earlier_messages_words():
+    """The mention is set on every warning, "" when nothing can be quoted: the slot never keeps
+    the words of an earlier red flag for a later warning to quote."""
+    agent = Agent.load(str(PROJECT_ROOT / "models" / "ms-pain.tar.gz"))
+
+    async def replies() -> list[str]:
+        first = await agent.handle_text("my face is drooping", sender_id="quotes")
+        second = await agent.handle_text('/red_flag{"red_flag": "stroke", "red_flag_mention": ""}', sender_id="quotes")
+        return [first[0]["text"], second[0]["text"]]
+
+    quoting, plain = asyncio.run(replies())
+    stroke = LEXICON.get("stroke").reply
+    assert quoting.startswith("You wrote “") and quoting.endswith(stroke)
+    assert plain == stroke
