@@ -14,9 +14,11 @@ Without a classifier (or when it failed) the lexicon decides alone, as before it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
+from pain_assistant.dosing import find_dose
 from pain_assistant.red_flag_classifier import Suspicion, Thresholds
 from pain_assistant.redaction import redact
 from pain_assistant.red_flags import Detection
@@ -25,6 +27,13 @@ Outcome = Literal["warn", "ask", "answer"]
 # A warning quotes what raised it only if it is this short: a person should see the words at a
 # glance, not their whole message back.
 MAX_MENTION_WORDS = 12
+# ...and only if it holds no amount: a reply never carries a dose or a schedule (safety rule 3),
+# not even the person's own ("You wrote “took 30 of my baclofen”").
+_AMOUNT = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|dozen|half|double|twice|triple|once)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,9 @@ def decide(
 
 def mention(text: str, raised: Raised) -> str:
     """The words that raised a flag, to quote in the warning so a person sees why (and a false
-    alarm is easier to forgive); "" when they are too many to quote. Personal data in them
-    becomes placeholders: the assistant's replies are stored as they are."""
+    alarm is easier to forgive); "" when they are too many to quote or name an amount. Personal
+    data in them becomes placeholders: the assistant's replies are stored as they are."""
     words = text[raised.start:raised.end].replace("“", "").replace("”", "").replace('"', "").split()
-    if not words or len(words) > MAX_MENTION_WORDS:
+    if not words or len(words) > MAX_MENTION_WORDS or find_dose(" ".join(words)) or _AMOUNT.search(" ".join(words)):
         return ""
     return redact(" ".join(words)).rstrip(".,;:!?")

@@ -187,6 +187,11 @@ def test_a_warning_quotes_the_few_words_that_raised_it_with_personal_data_replac
     assert "900123" not in mention(text, Raised("stroke", phone - 8, len(text)))
 
 
+@pytest.mark.parametrize("words", ["I took 30 of my baclofen", "took two tablets twice", "swallowed 600mg of gabapentin"])
+def test_a_warning_never_quotes_an_amount(words):
+    assert mention(words, Raised("overdose", 0, len(words))) == ""
+
+
 def test_the_warning_quotes_only_when_there_is_something_to_quote_and_never_for_a_crisis():
     detector = red_flags.load()
     stroke, crisis = detector.get("stroke"), detector.get("suicidal_thoughts")
